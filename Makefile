@@ -33,7 +33,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || \
               echo -lcheck -lsubunit -lm -lrt -pthread)
 
 .PHONY: all deps module sim unit unit-asan test test-unit test-integration \
-        run bench fuzz clean
+        run clean
 
 all: module sim
 
@@ -121,14 +121,15 @@ test-integration: all
 
 test: deps
 	$(MAKE) all
-	$(MAKE) test-unit
+	$(MAKE) test-unit $(TEST_EXTRA)
 	$(MAKE) test-integration
 
 run: deps all
-	sh conf-examples/run-quickstart.sh
-
-bench: deps all
-	sh bench/run.sh
+	bash conf-examples/run-quickstart.sh
 
 clean:
 	rm -rf $(B)
+
+# fuzzing, benchmarks, sanitized nginx: each in its own file, each may add
+# a target to TEST_EXTRA (run by `make test` after the unit tests)
+include $(sort $(wildcard mk/*.mk))
