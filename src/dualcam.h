@@ -190,9 +190,13 @@ typedef enum {
                                    file->received bytes */
     DUALCAM_ACT_PROGRESS,       /* after a run of verified packets */
     DUALCAM_ACT_LOG,            /* level, msg (NUL-terminated) */
-    DUALCAM_ACT_CLOSE           /* session over: result; after any SEND
+    DUALCAM_ACT_CLOSE,          /* session over: result; after any SEND
                                    queued before it has been flushed, the
                                    caller closes the connection */
+    DUALCAM_ACT_METADATA        /* 0x000B decoded into file->meta (before
+                                   FILE_OPEN); meta.json points into the
+                                   input and is valid during this action
+                                   only (NULL afterwards) */
 } dualcam_action_type_e;
 
 
@@ -223,6 +227,13 @@ typedef struct {
  * The server keeps no pointer into the caller's input after a step
  * returns, except action.data of FILE_WRITE and SEND, valid until the
  * next call into the server.
+ */
+
+/*
+ * HELLO follows every init packet, the first one and those after each
+ * 00 09 (s->inits tells them apart); s->imei, s->protocol and s->flags
+ * hold what it carried.  After DUALCAM_ACT_CLOSE the step function
+ * returns DUALCAM_AGAIN and consumes nothing.
  */
 
 typedef struct dualcam_server_s  dualcam_server_t;
@@ -256,6 +267,14 @@ struct dualcam_server_s {
     size_t                    out_len;
     unsigned char             out[4 + DUALCAM_PATH_MAX + 1];
     char                      msg[160];
+
+    unsigned                  skip;         /* flags given up on in this
+                                               session (START 0, STATUS
+                                               instead of metadata) */
+    unsigned                  discard:1;    /* bad CRC: drop data until
+                                               the device's SYNC */
+    uint32_t                  resume_value; /* last RESUME sent, units */
+    dualcam_log_level_e       log_level;    /* of the pending LOG */
 };
 
 
