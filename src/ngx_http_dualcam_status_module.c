@@ -1,16 +1,75 @@
 
 /*
  * Copyright (C) ngx_stream_dualcam authors
+ *
+ * The status endpoint of the camera server: "dualcam_status NAME" in an
+ * http location answers GET and HEAD with what the dualcam zone NAME
+ * holds, as JSON (the default) or in the Prometheus text format 0.0.4
+ * ("?format=prometheus", or "Accept: text/plain").  It only reads the
+ * shared zone, so every worker's sessions appear.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <nginx.h>
+
+#include "ngx_stream_dualcam_zone.h"
 
 
+#define NGX_HTTP_DUALCAM_STATUS_JSON        0
+#define NGX_HTTP_DUALCAM_STATUS_PROMETHEUS  1
+
+#define NGX_HTTP_DUALCAM_STATUS_BUF         16384
+#define NGX_HTTP_DUALCAM_STATUS_LINE        512
+
+
+typedef struct {
+    ngx_shm_zone_t               *zone;
+} ngx_http_dualcam_status_loc_conf_t;
+
+
+typedef struct {
+    ngx_pool_t                   *pool;
+    ngx_chain_t                  *first;
+    ngx_chain_t                 **last;
+    ngx_buf_t                    *buf;
+    off_t                         len;
+    ngx_uint_t                    error;
+} ngx_http_dualcam_status_out_t;
+
+
+static ngx_int_t ngx_http_dualcam_status_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_dualcam_status_format(ngx_http_request_t *r);
+static void ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now);
+static void ngx_http_dualcam_status_json_session(
+    ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_session_t *s,
+    uint64_t now);
+static void ngx_http_dualcam_status_json_recent(
+    ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_recent_t *r);
+static void ngx_http_dualcam_status_prometheus(
+    ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now);
+static void ngx_http_dualcam_status_metric(ngx_http_dualcam_status_out_t *o,
+    char *name, char *type, char *help);
+static u_char *ngx_http_dualcam_status_reserve(
+    ngx_http_dualcam_status_out_t *o, size_t size);
+static void ngx_http_dualcam_status_printf(ngx_http_dualcam_status_out_t *o,
+    const char *fmt, ...);
+static void ngx_http_dualcam_status_string(ngx_http_dualcam_status_out_t *o,
+    u_char *data, size_t len);
+static void ngx_http_dualcam_status_imei(ngx_http_dualcam_status_out_t *o,
+    ngx_uint_t has, uint64_t imei);
+static void ngx_http_dualcam_status_time(ngx_http_dualcam_status_out_t *o,
+    uint64_t ms);
+static void *ngx_http_dualcam_status_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_dualcam_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+
+extern ngx_module_t  ngx_stream_dualcam_module;
 
 
 static ngx_command_t  ngx_http_dualcam_status_commands[] = {
@@ -18,7 +77,7 @@ static ngx_command_t  ngx_http_dualcam_status_commands[] = {
     { ngx_string("dualcam_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_dualcam_status,
-      0,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -36,7 +95,7 @@ static ngx_http_module_t  ngx_http_dualcam_status_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
+    ngx_http_dualcam_status_create_loc_conf,  /* create location conf */
     NULL                                   /* merge location configuration */
 };
 
@@ -57,8 +116,788 @@ ngx_module_t  ngx_http_dualcam_status_module = {
 };
 
 
+/* names in the JSON and in the Prometheus labels: a stable schema */
+
+static char  *ngx_http_dualcam_status_kinds[] = {
+    "none", "photo", "video", "path"
+};
+
+static char  *ngx_http_dualcam_status_sides[] = {
+    "none", "front", "rear"
+};
+
+static char  *ngx_http_dualcam_status_results[] = {
+    "none", "ok", "closed_by_device", "timeout", "protocol_error",
+    "crc_limit", "refused", "store_error", "device_status"
+};
+
+
+static ngx_int_t
+ngx_http_dualcam_status_handler(ngx_http_request_t *r)
+{
+    uint64_t                             now;
+    ngx_int_t                            rc, format;
+    ngx_time_t                          *tp;
+    ngx_table_elt_t                     *h;
+    ngx_http_dualcam_status_out_t        out;
+    ngx_stream_dualcam_zone_snapshot_t   snap;
+    ngx_http_dualcam_status_loc_conf_t  *dlcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "GET, HEAD");
+
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    format = ngx_http_dualcam_status_format(r);
+
+    if (format == NGX_ERROR) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dualcam_status_module);
+
+    if (ngx_stream_dualcam_zone_snapshot(dlcf->zone, r->pool, &snap)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    ngx_memzero(&out, sizeof(ngx_http_dualcam_status_out_t));
+    out.pool = r->pool;
+    out.last = &out.first;
+
+    if (format == NGX_HTTP_DUALCAM_STATUS_PROMETHEUS) {
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+        ngx_http_dualcam_status_prometheus(&out, &snap, now);
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        ngx_http_dualcam_status_json(&out, &snap, now);
+    }
+
+    if (out.error || out.buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = out.len;
+
+    /* a live view: never cached */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf->last_buf = (r == r->main) ? 1 : 0;
+    out.buf->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, out.first);
+}
+
+
+/*
+ * "?format=prometheus" or "?format=json" decide; without it, an Accept
+ * header naming text/plain and not application/json asks for Prometheus.
+ */
+
+static ngx_int_t
+ngx_http_dualcam_status_format(ngx_http_request_t *r)
+{
+    ngx_str_t         value;
+    ngx_uint_t        i, text, json;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
+
+        if (value.len == 10
+            && ngx_strncasecmp(value.data, (u_char *) "prometheus", 10) == 0)
+        {
+            return NGX_HTTP_DUALCAM_STATUS_PROMETHEUS;
+        }
+
+        if (value.len == 4
+            && ngx_strncasecmp(value.data, (u_char *) "json", 4) == 0)
+        {
+            return NGX_HTTP_DUALCAM_STATUS_JSON;
+        }
+
+        return NGX_ERROR;
+    }
+
+    text = 0;
+    json = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != 6
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "accept", 6) != 0)
+        {
+            continue;
+        }
+
+        if (ngx_strlcasestrn(h[i].value.data,
+                             h[i].value.data + h[i].value.len,
+                             (u_char *) "text/plain", 10 - 1)
+            != NULL)
+        {
+            text = 1;
+        }
+
+        if (ngx_strlcasestrn(h[i].value.data,
+                             h[i].value.data + h[i].value.len,
+                             (u_char *) "application/json", 16 - 1)
+            != NULL)
+        {
+            json = 1;
+        }
+    }
+
+    if (text && !json) {
+        return NGX_HTTP_DUALCAM_STATUS_PROMETHEUS;
+    }
+
+    return NGX_HTTP_DUALCAM_STATUS_JSON;
+}
+
+
+static void
+ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now)
+{
+    char                              *sep;
+    uint64_t                           stored;
+    ngx_uint_t                         i, k, sd;
+    ngx_stream_dualcam_zone_totals_t  *t;
+
+    t = &snap->totals;
+
+    ngx_http_dualcam_status_printf(o, "{\"nginx_version\":\"%s\",\"zone\":",
+                                   NGINX_VERSION);
+    ngx_http_dualcam_status_string(o, snap->name.data, snap->name.len);
+
+    ngx_http_dualcam_status_printf(o,
+        ",\"zone_size\":%uz,\"recent_max\":%ui,\"uptime\":%uL,"
+        "\"start_time\":",
+        snap->size, snap->recent_max,
+        (uint64_t) (now > snap->start_ms ? (now - snap->start_ms) / 1000 : 0));
+    ngx_http_dualcam_status_time(o, snap->start_ms);
+
+    ngx_http_dualcam_status_printf(o,
+        ",\"totals\":{\"connections\":%uL,\"sessions_active\":%uL,"
+        "\"sessions_ended\":{",
+        t->connections, t->sessions_active);
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_RESULTS; i++) {
+        ngx_http_dualcam_status_printf(o, "%s\"%s\":%uL",
+                                       i ? "," : "",
+                                       ngx_http_dualcam_status_results[i],
+                                       t->sessions[i]);
+    }
+
+    stored = 0;
+
+    for (k = 0; k < NGX_STREAM_DUALCAM_KINDS; k++) {
+        for (sd = 0; sd < NGX_STREAM_DUALCAM_SIDES; sd++) {
+            stored += t->files[k][sd];
+        }
+    }
+
+    ngx_http_dualcam_status_printf(o,
+        "},\"files_stored\":%uL,\"files_stored_by_kind\":{", stored);
+
+    for (k = 1; k < NGX_STREAM_DUALCAM_KINDS; k++) {
+        ngx_http_dualcam_status_printf(o,
+            "%s\"%s\":{\"front\":%uL,\"rear\":%uL,\"none\":%uL}",
+            k > 1 ? "," : "", ngx_http_dualcam_status_kinds[k],
+            t->files[k][DUALCAM_SIDE_FRONT], t->files[k][DUALCAM_SIDE_REAR],
+            t->files[k][DUALCAM_SIDE_NONE]);
+    }
+
+    ngx_http_dualcam_status_printf(o,
+        "},\"files_failed\":%uL,\"file_bytes_stored\":%uL,"
+        "\"crc_failures\":%uL,\"resumes\":%uL,"
+        "\"resumes_across_connections\":%uL,\"device_status\":{",
+        t->files_failed, t->bytes,
+        t->counters[NGX_STREAM_DUALCAM_CNT_CRC_FAILURES],
+        t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES],
+        t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS]);
+
+    sep = "";
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_STATUS_CODES; i++) {
+        if (t->status[i]) {
+            ngx_http_dualcam_status_printf(o, "%s\"%ui\":%uL", sep, i,
+                                           t->status[i]);
+            sep = ",";
+        }
+    }
+
+    if (t->status_other) {
+        ngx_http_dualcam_status_printf(o, "%s\"other\":%uL", sep,
+                                       t->status_other);
+    }
+
+    ngx_http_dualcam_status_printf(o,
+        "},\"protocol_errors\":%uL,\"timeouts\":%uL,\"refused\":%uL,"
+        "\"store_errors\":%uL,\"evicted\":%uL,\"dropped\":%uL},"
+        "\"sessions\":[",
+        t->counters[NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS],
+        t->counters[NGX_STREAM_DUALCAM_CNT_TIMEOUTS],
+        t->counters[NGX_STREAM_DUALCAM_CNT_REFUSED],
+        t->counters[NGX_STREAM_DUALCAM_CNT_STORE_ERRORS],
+        t->evicted, t->dropped);
+
+    for (i = 0; i < snap->nsessions; i++) {
+        if (i) {
+            ngx_http_dualcam_status_printf(o, ",");
+        }
+
+        ngx_http_dualcam_status_json_session(o, &snap->sessions[i], now);
+    }
+
+    ngx_http_dualcam_status_printf(o, "],\"recent\":[");
+
+    for (i = 0; i < snap->nrecent; i++) {
+        if (i) {
+            ngx_http_dualcam_status_printf(o, ",");
+        }
+
+        ngx_http_dualcam_status_json_recent(o, &snap->recent[i]);
+    }
+
+    ngx_http_dualcam_status_printf(o, "]}\n");
+}
+
+
+static void
+ngx_http_dualcam_status_json_session(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_session_t *s, uint64_t now)
+{
+    uint64_t  progress;
+
+    ngx_http_dualcam_status_printf(o, "{\"imei\":");
+    ngx_http_dualcam_status_imei(o, s->has_imei, s->imei);
+
+    if (s->has_imei) {
+        ngx_http_dualcam_status_printf(o, ",\"protocol\":%ui", s->protocol);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, ",\"protocol\":null");
+    }
+
+    ngx_http_dualcam_status_printf(o, ",\"peer\":");
+    ngx_http_dualcam_status_string(o, s->addr, s->addr_len);
+
+    ngx_http_dualcam_status_printf(o,
+        ",\"tls\":%s,\"pid\":%P,\"connected_since\":",
+        s->ssl ? "true" : "false", s->pid);
+    ngx_http_dualcam_status_time(o, s->connected_ms);
+
+    ngx_http_dualcam_status_printf(o, ",\"last_activity\":");
+    ngx_http_dualcam_status_time(o, s->activity_ms);
+
+    ngx_http_dualcam_status_printf(o, ",\"files_done\":%ui,"
+                                   "\"bytes_done\":%uL,\"file\":",
+                                   s->files_done, s->bytes_done);
+
+    if (!s->has_file) {
+        ngx_http_dualcam_status_printf(o, "null}");
+        return;
+    }
+
+    ngx_http_dualcam_status_printf(o, "{\"name\":");
+    ngx_http_dualcam_status_string(o, s->name, s->name_len);
+
+    if (s->size == 0) {
+        progress = 0;
+
+    } else if (s->received >= s->size) {
+        progress = 10000;
+
+    } else {
+        progress = s->received * 10000 / s->size;
+    }
+
+    ngx_http_dualcam_status_printf(o,
+        ",\"kind\":\"%s\",\"side\":\"%s\",\"total\":%uD,\"size\":%uL,"
+        "\"received\":%uL,\"resume_from\":%uL,\"packets\":%uD,"
+        "\"crc_errors\":%uD,\"progress\":%uL.%04uL,\"rate\":%uL,"
+        "\"started\":",
+        ngx_http_dualcam_status_kinds[(ngx_uint_t) s->kind
+                                      % NGX_STREAM_DUALCAM_KINDS],
+        ngx_http_dualcam_status_sides[(ngx_uint_t) s->side
+                                      % NGX_STREAM_DUALCAM_SIDES],
+        s->total, s->size, s->received, s->resume_from, s->packets,
+        s->crc_errors, progress / 10000, progress % 10000, s->rate);
+    ngx_http_dualcam_status_time(o, s->file_start_ms);
+
+    ngx_http_dualcam_status_printf(o, "}}");
+}
+
+
+static void
+ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_recent_t *r)
+{
+    uint64_t  ms;
+
+    ngx_http_dualcam_status_printf(o, "{\"imei\":");
+    ngx_http_dualcam_status_imei(o, r->imei != 0, r->imei);
+
+    ngx_http_dualcam_status_printf(o, ",\"peer\":");
+    ngx_http_dualcam_status_string(o, r->addr.data, r->addr.len);
+
+    ngx_http_dualcam_status_printf(o, ",\"file\":");
+    ngx_http_dualcam_status_string(o, r->name.data, r->name.len);
+
+    ngx_http_dualcam_status_printf(o, ",\"kind\":\"%s\",\"side\":\"%s\","
+        "\"path\":",
+        ngx_http_dualcam_status_kinds[(ngx_uint_t) r->kind
+                                      % NGX_STREAM_DUALCAM_KINDS],
+        ngx_http_dualcam_status_sides[(ngx_uint_t) r->side
+                                      % NGX_STREAM_DUALCAM_SIDES]);
+
+    if (r->path.len) {
+        ngx_http_dualcam_status_string(o, r->path.data, r->path.len);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null");
+    }
+
+    ms = r->end_ms > r->start_ms ? r->end_ms - r->start_ms : 0;
+
+    ngx_http_dualcam_status_printf(o,
+        ",\"size\":%uL,\"result\":\"%s\",\"duration\":%uL.%03uL,"
+        "\"started\":",
+        r->size,
+        ngx_http_dualcam_status_results[(ngx_uint_t) r->result
+                                        % NGX_STREAM_DUALCAM_RESULTS],
+        ms / 1000, ms % 1000);
+    ngx_http_dualcam_status_time(o, r->start_ms);
+
+    ngx_http_dualcam_status_printf(o, ",\"finished\":");
+    ngx_http_dualcam_status_time(o, r->end_ms);
+
+    ngx_http_dualcam_status_printf(o, "}");
+}
+
+
+static void
+ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now)
+{
+    ngx_uint_t                         i, k, sd;
+    ngx_stream_dualcam_zone_totals_t  *t;
+
+    t = &snap->totals;
+
+    ngx_http_dualcam_status_metric(o, "dualcam_uptime_seconds", "gauge",
+        "Seconds since the dualcam zone was created (kept across reloads).");
+    ngx_http_dualcam_status_printf(o, "dualcam_uptime_seconds %uL\n",
+        (uint64_t) (now > snap->start_ms ? (now - snap->start_ms) / 1000 : 0));
+
+    ngx_http_dualcam_status_metric(o, "dualcam_connections_total", "counter",
+        "Device connections accepted.");
+    ngx_http_dualcam_status_printf(o, "dualcam_connections_total %uL\n",
+                                   t->connections);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_sessions_active", "gauge",
+        "Device sessions open now, in all workers.");
+    ngx_http_dualcam_status_printf(o, "dualcam_sessions_active %uL\n",
+                                   t->sessions_active);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_sessions_ended_total",
+        "counter", "Device sessions ended, by result.");
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_RESULTS; i++) {
+        ngx_http_dualcam_status_printf(o,
+            "dualcam_sessions_ended_total{result=\"%s\"} %uL\n",
+            ngx_http_dualcam_status_results[i], t->sessions[i]);
+    }
+
+    ngx_http_dualcam_status_metric(o, "dualcam_files_stored_total",
+        "counter", "Files stored complete and verified, by kind and side.");
+
+    for (k = 1; k < NGX_STREAM_DUALCAM_KINDS; k++) {
+        for (sd = 0; sd < NGX_STREAM_DUALCAM_SIDES; sd++) {
+            ngx_http_dualcam_status_printf(o,
+                "dualcam_files_stored_total{kind=\"%s\",side=\"%s\"} %uL\n",
+                ngx_http_dualcam_status_kinds[k],
+                ngx_http_dualcam_status_sides[sd], t->files[k][sd]);
+        }
+    }
+
+    ngx_http_dualcam_status_metric(o, "dualcam_files_failed_total",
+        "counter", "Files started and not stored.");
+    ngx_http_dualcam_status_printf(o, "dualcam_files_failed_total %uL\n",
+                                   t->files_failed);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_file_bytes_stored_total",
+        "counter", "Bytes of the files stored.");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_file_bytes_stored_total %uL\n", t->bytes);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_crc_failures_total",
+        "counter", "Data packets that failed the CRC check.");
+    ngx_http_dualcam_status_printf(o, "dualcam_crc_failures_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_CRC_FAILURES]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_resumes_total", "counter",
+        "Resumes within a session, after a bad CRC.");
+    ngx_http_dualcam_status_printf(o, "dualcam_resumes_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES]);
+
+    ngx_http_dualcam_status_metric(o,
+        "dualcam_resumes_across_connections_total", "counter",
+        "Uploads resumed from a partial file of an earlier connection.");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_resumes_across_connections_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_device_status_total",
+        "counter", "STATUS codes sent by devices, by code.");
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_STATUS_CODES; i++) {
+        if (t->status[i]) {
+            ngx_http_dualcam_status_printf(o,
+                "dualcam_device_status_total{code=\"%ui\"} %uL\n",
+                i, t->status[i]);
+        }
+    }
+
+    if (t->status_other) {
+        ngx_http_dualcam_status_printf(o,
+            "dualcam_device_status_total{code=\"other\"} %uL\n",
+            t->status_other);
+    }
+
+    ngx_http_dualcam_status_metric(o, "dualcam_protocol_errors_total",
+        "counter", "Sessions ended by a protocol error.");
+    ngx_http_dualcam_status_printf(o, "dualcam_protocol_errors_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_timeouts_total", "counter",
+        "Sessions ended by a timeout.");
+    ngx_http_dualcam_status_printf(o, "dualcam_timeouts_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_TIMEOUTS]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_refused_total", "counter",
+        "Devices refused by IMEI.");
+    ngx_http_dualcam_status_printf(o, "dualcam_refused_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_REFUSED]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_store_errors_total",
+        "counter", "Errors writing or committing files to the store.");
+    ngx_http_dualcam_status_printf(o, "dualcam_store_errors_total %uL\n",
+        t->counters[NGX_STREAM_DUALCAM_CNT_STORE_ERRORS]);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_zone_evicted_total",
+        "counter", "Finished uploads evicted early from a full zone.");
+    ngx_http_dualcam_status_printf(o, "dualcam_zone_evicted_total %uL\n",
+                                   t->evicted);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_zone_dropped_total",
+        "counter", "Session or upload entries that found no room in the "
+        "zone.");
+    ngx_http_dualcam_status_printf(o, "dualcam_zone_dropped_total %uL\n",
+                                   t->dropped);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_zone_sessions", "gauge",
+        "Session entries held in the zone.");
+    ngx_http_dualcam_status_printf(o, "dualcam_zone_sessions %ui\n",
+                                   snap->nsessions);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_zone_recent", "gauge",
+        "Finished uploads held in the zone.");
+    ngx_http_dualcam_status_printf(o, "dualcam_zone_recent %ui\n",
+                                   snap->nrecent);
+}
+
+
+static void
+ngx_http_dualcam_status_metric(ngx_http_dualcam_status_out_t *o,
+    char *name, char *type, char *help)
+{
+    ngx_http_dualcam_status_printf(o, "# HELP %s %s\n# TYPE %s %s\n",
+                                   name, help, name, type);
+}
+
+
+static u_char *
+ngx_http_dualcam_status_reserve(ngx_http_dualcam_status_out_t *o,
+    size_t size)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (o->error) {
+        return NULL;
+    }
+
+    if (o->buf != NULL && (size_t) (o->buf->end - o->buf->last) >= size) {
+        return o->buf->last;
+    }
+
+    b = ngx_create_temp_buf(o->pool,
+                            ngx_max(size, NGX_HTTP_DUALCAM_STATUS_BUF));
+    if (b == NULL) {
+        o->error = 1;
+        return NULL;
+    }
+
+    cl = ngx_alloc_chain_link(o->pool);
+    if (cl == NULL) {
+        o->error = 1;
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    *o->last = cl;
+    o->last = &cl->next;
+    o->buf = b;
+
+    return b->last;
+}
+
+
+/* for numbers and fixed text only: at most a line's worth */
+
+static void
+ngx_http_dualcam_status_printf(ngx_http_dualcam_status_out_t *o,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_http_dualcam_status_reserve(o, NGX_HTTP_DUALCAM_STATUS_LINE);
+    if (p == NULL) {
+        return;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(p, o->buf->end, fmt, args);
+    va_end(args);
+
+    o->len += p - o->buf->last;
+    o->buf->last = p;
+}
+
+
+/*
+ * A JSON string: quotes, backslashes and control characters escaped,
+ * valid UTF-8 kept, any other byte written as the code point of its
+ * value, so that whatever a device sent the document stays valid.
+ */
+
+static void
+ngx_http_dualcam_status_string(ngx_http_dualcam_status_out_t *o,
+    u_char *data, size_t len)
+{
+    u_char          *p, *start, *src, *last, *next;
+    uint32_t         u;
+    static u_char    hex[] = "0123456789abcdef";
+
+    p = ngx_http_dualcam_status_reserve(o, len * 6 + 2);
+    if (p == NULL) {
+        return;
+    }
+
+    start = p;
+    src = data;
+    last = data + len;
+
+    *p++ = '"';
+
+    while (src < last) {
+
+        if (*src >= 0x80) {
+            next = src;
+            u = ngx_utf8_decode(&next, last - src);
+
+            if (u < 0x110000 && (u < 0xd800 || u > 0xdfff)) {
+                p = ngx_cpymem(p, src, next - src);
+                src = next;
+                continue;
+            }
+
+            u = *src++;
+
+        } else {
+            u = *src++;
+
+            if (u >= 0x20 && u != '"' && u != '\\' && u != 0x7f) {
+                *p++ = (u_char) u;
+                continue;
+            }
+        }
+
+        *p++ = '\\';
+
+        switch (u) {
+
+        case '"':
+            *p++ = '"';
+            break;
+
+        case '\\':
+            *p++ = '\\';
+            break;
+
+        case '\n':
+            *p++ = 'n';
+            break;
+
+        case '\r':
+            *p++ = 'r';
+            break;
+
+        case '\t':
+            *p++ = 't';
+            break;
+
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[u >> 4];
+            *p++ = hex[u & 0xf];
+        }
+    }
+
+    *p++ = '"';
+
+    o->len += p - start;
+    o->buf->last = p;
+}
+
+
+/* IMEIs as strings: 15 digits, leading zeros kept */
+
+static void
+ngx_http_dualcam_status_imei(ngx_http_dualcam_status_out_t *o,
+    ngx_uint_t has, uint64_t imei)
+{
+    if (has) {
+        ngx_http_dualcam_status_printf(o, "\"%015uL\"", imei);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null");
+    }
+}
+
+
+/* wall-clock times as UNIX seconds with milliseconds */
+
+static void
+ngx_http_dualcam_status_time(ngx_http_dualcam_status_out_t *o, uint64_t ms)
+{
+    ngx_http_dualcam_status_printf(o, "%uL.%03uL", ms / 1000, ms % 1000);
+}
+
+
+static void *
+ngx_http_dualcam_status_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_dualcam_status_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_dualcam_status_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->zone = NULL;
+     */
+
+    return conf;
+}
+
+
 static char *
 ngx_http_dualcam_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_dualcam_status_loc_conf_t *dlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (dlcf->zone != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* size 0: the zone is defined by "dualcam_zone" in the stream block */
+
+    dlcf->zone = ngx_shared_memory_add(cf, &value[1], 0,
+                                       &ngx_stream_dualcam_module);
+    if (dlcf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_dualcam_status_handler;
+
     return NGX_CONF_OK;
 }

@@ -73,4 +73,98 @@ void ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
     dualcam_result_e result);
 
 
+/*
+ * What the status module reads: a copy of the zone taken under its lock
+ * (ngx_stream_dualcam_zone_snapshot()), so formatting needs no lock.
+ */
+
+#define NGX_STREAM_DUALCAM_KINDS         4     /* dualcam_kind_e */
+#define NGX_STREAM_DUALCAM_SIDES         3     /* dualcam_side_e */
+#define NGX_STREAM_DUALCAM_RESULTS       9     /* dualcam_result_e */
+#define NGX_STREAM_DUALCAM_STATUS_CODES  32    /* STATUS 0..31, then other */
+#define NGX_STREAM_DUALCAM_ADDR_LEN      NGX_SOCKADDR_STRLEN
+
+
+typedef struct {
+    uint64_t                  connections;
+    uint64_t                  sessions_active;
+    uint64_t                  sessions[NGX_STREAM_DUALCAM_RESULTS];
+    uint64_t                  files[NGX_STREAM_DUALCAM_KINDS]
+                                   [NGX_STREAM_DUALCAM_SIDES];
+    uint64_t                  files_failed;
+    uint64_t                  bytes;
+    uint64_t                  counters[NGX_STREAM_DUALCAM_CNT_LAST];
+    uint64_t                  status[NGX_STREAM_DUALCAM_STATUS_CODES];
+    uint64_t                  status_other;
+    uint64_t                  evicted;    /* recent entries evicted early */
+    uint64_t                  dropped;    /* entries that found no room */
+} ngx_stream_dualcam_zone_totals_t;
+
+
+typedef struct {
+    uint64_t                  imei;       /* 0: no init yet */
+    ngx_uint_t                protocol;
+    ngx_pid_t                 pid;
+    unsigned                  ssl:1;
+    unsigned                  has_imei:1;
+    unsigned                  has_file:1;
+
+    uint64_t                  connected_ms;     /* wall clock, ms */
+    uint64_t                  activity_ms;
+
+    ngx_uint_t                files_done;
+    uint64_t                  bytes_done;
+
+    /* the file in flight */
+    dualcam_kind_e            kind;
+    dualcam_side_e            side;
+    uint32_t                  total;            /* START value, units */
+    uint64_t                  size;             /* bytes, upper bound */
+    uint64_t                  received;         /* verified bytes */
+    uint64_t                  resume_from;
+    uint32_t                  packets;
+    uint32_t                  crc_errors;
+    uint64_t                  rate;             /* bytes/s */
+    uint64_t                  file_start_ms;
+
+    size_t                    addr_len;
+    u_char                    addr[NGX_STREAM_DUALCAM_ADDR_LEN];
+    size_t                    name_len;
+    u_char                    name[DUALCAM_PATH_MAX + 1];
+} ngx_stream_dualcam_zone_session_t;
+
+
+typedef struct {
+    uint64_t                  imei;
+    dualcam_kind_e            kind;
+    dualcam_side_e            side;
+    dualcam_result_e          result;
+    uint64_t                  size;             /* verified bytes */
+    uint64_t                  start_ms;
+    uint64_t                  end_ms;
+    ngx_str_t                 name;             /* as the device named it */
+    ngx_str_t                 path;             /* stored path; empty when
+                                                   not stored */
+    ngx_str_t                 addr;
+} ngx_stream_dualcam_zone_recent_t;
+
+
+typedef struct {
+    ngx_str_t                           name;   /* zone name */
+    uint64_t                            start_ms;
+    size_t                              size;   /* zone size */
+    ngx_uint_t                          recent_max;
+    ngx_stream_dualcam_zone_totals_t    totals;
+    ngx_uint_t                          nsessions;
+    ngx_stream_dualcam_zone_session_t  *sessions;  /* oldest first */
+    ngx_uint_t                          nrecent;
+    ngx_stream_dualcam_zone_recent_t   *recent;    /* newest first */
+} ngx_stream_dualcam_zone_snapshot_t;
+
+
+/* copies the zone into pool memory; NGX_ERROR when out of memory */
+ngx_int_t ngx_stream_dualcam_zone_snapshot(ngx_shm_zone_t *zone,
+    ngx_pool_t *pool, ngx_stream_dualcam_zone_snapshot_t *snap);
+
+
 #endif /* _NGX_STREAM_DUALCAM_ZONE_H_INCLUDED_ */
