@@ -303,8 +303,9 @@ uint64_t dualcam_server_resume_from(dualcam_server_t *s, uint64_t bytes);
 /*
  * The caller's timer fired with no SYNC since the last RESUME (the caller
  * arms it, ~2 s, while dualcam_server_waiting_sync() is true).  Fills in
- * a SEND of the same RESUME again, or a CLOSE when the repeats are used
- * up.
+ * a SEND of the same RESUME again, or, when the repeats are used up, the
+ * first of LOG, FILE_ABORT, CLOSE (timeout): the caller then collects the
+ * rest with dualcam_server_step() as after any action.
  */
 int dualcam_server_waiting_sync(dualcam_server_t *s);
 int dualcam_server_timer(dualcam_server_t *s, dualcam_action_t *action);
