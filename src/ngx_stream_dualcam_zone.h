@@ -82,7 +82,9 @@ void ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
 #define NGX_STREAM_DUALCAM_SIDES         3     /* dualcam_side_e */
 #define NGX_STREAM_DUALCAM_RESULTS       9     /* dualcam_result_e */
 #define NGX_STREAM_DUALCAM_STATUS_CODES  32    /* STATUS 0..31, then other */
-#define NGX_STREAM_DUALCAM_ADDR_LEN      NGX_SOCKADDR_STRLEN
+/* "[ipv6]:port"; a longer (unix) peer text is cut to this */
+#define NGX_STREAM_DUALCAM_ADDR_LEN                                        \
+    (NGX_INET6_ADDRSTRLEN + sizeof("[]:65535") - 1)
 
 
 typedef struct {
