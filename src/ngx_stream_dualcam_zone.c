@@ -114,6 +114,8 @@ static void ngx_stream_dualcam_zone_recent_locked(
 static void ngx_stream_dualcam_zone_file_end_locked(
     ngx_stream_dualcam_zone_sess_t *zs, ngx_str_t *path,
     dualcam_result_e result, uint64_t now);
+static void ngx_stream_dualcam_zone_reap_locked(
+    ngx_stream_dualcam_zone_ctx_t *ctx);
 static void ngx_stream_dualcam_zone_cleanup(void *data);
 static uint64_t ngx_stream_dualcam_zone_now(void);
 
@@ -732,6 +734,8 @@ ngx_stream_dualcam_zone_snapshot(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             continue;
         }
 
+        ngx_stream_dualcam_zone_reap_locked(ctx);
+
         snap->start_ms = sh->start_ms;
         snap->totals = sh->totals;
 
@@ -978,6 +982,69 @@ ngx_stream_dualcam_zone_file_end_locked(ngx_stream_dualcam_zone_sess_t *zs,
     zs->file_active = 0;
 
     ngx_stream_dualcam_zone_recent_locked(zs, path, result, now);
+}
+
+
+/*
+ * A worker that died without running its pool cleanups (a crash) leaves
+ * its session entries behind: the status reader removes them.
+ */
+
+static void
+ngx_stream_dualcam_zone_reap_locked(ngx_stream_dualcam_zone_ctx_t *ctx)
+{
+    ngx_pid_t                         pids[16];
+    ngx_uint_t                        i, n, alive[16];
+    ngx_queue_t                      *q, *next;
+    ngx_stream_dualcam_zone_sh_t     *sh;
+    ngx_stream_dualcam_zone_snode_t  *sn;
+
+    sh = ctx->sh;
+    n = 0;
+
+    for (q = ngx_queue_head(&sh->sessions);
+         q != ngx_queue_sentinel(&sh->sessions);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sn = ngx_queue_data(q, ngx_stream_dualcam_zone_snode_t, queue);
+
+        if (sn->data.pid == ngx_pid) {
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (pids[i] == sn->data.pid) {
+                break;
+            }
+        }
+
+        if (i == n) {
+            if (n == 16) {
+                /* many workers: the first 16 are enough for a sweep */
+                continue;
+            }
+
+            pids[n] = sn->data.pid;
+            alive[n] = (kill(sn->data.pid, 0) == 0 || ngx_errno != NGX_ESRCH);
+            n++;
+        }
+
+        if (alive[i]) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        sh->nsessions--;
+
+        if (sh->totals.sessions_active > 0) {
+            sh->totals.sessions_active--;
+        }
+
+        sh->totals.sessions[DUALCAM_RESULT_NONE]++;
+
+        ngx_slab_free_locked(ctx->shpool, sn);
+    }
 }
 
 
