@@ -10,6 +10,8 @@ in one run; targets are printed next to them and nothing fails on them.
 
 Scenarios (--only takes a comma-separated subset):
     crc      MB/s of every CRC path and memcpy (build/bench/crc_bench)
+    core     the protocol core alone: one 64 MB upload through
+             dualcam_server_step() in memory, MB/s and ns per frame
     one      one device, one 64 MB video, vs the raw sink
     many     100 devices at once, 6 MB each, vs the raw sink, CPU s/GB
     conc     10,000 devices at a GSM rate, 50 KB photo each: RSS/device,
@@ -43,6 +45,7 @@ SIM = os.path.join(BUILD, 'dualcam-sim')
 SINK = os.path.join(BUILD, 'bench', 'sink')
 RAWSEND = os.path.join(BUILD, 'bench', 'rawsend')
 CRC_BENCH = os.path.join(BUILD, 'bench', 'crc_bench')
+CORE_BENCH = os.path.join(BUILD, 'bench', 'core_bench')
 RESULTS = os.path.join(ROOT, 'bench', 'RESULTS.md')
 
 MB = 1 << 20
@@ -50,7 +53,7 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
-SCENARIOS = ('crc', 'one', 'many', 'conc', 'faults', 'profile')
+SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile')
 
 notes = []          # free text for RESULTS.md, in order
 rows = []           # (scenario, figure, value, target, verdict)
@@ -315,6 +318,8 @@ def run_raw(conns, size, directory, fsync=False):
                            capture_output=True, text=True, timeout=300)
         dt = time.monotonic() - t0
         out, _ = sink.communicate(timeout=60)
+        # rawsend's own time: first connect to the sink's last close
+        dt = last_json(r.stdout).get('seconds', dt)
     finally:
         if sink.poll() is None:
             sink.kill()
@@ -367,6 +372,37 @@ def scenario_crc(args):
         note('no PCLMULQDQ: the 10 GB/s target does not apply here')
 
 
+def scenario_core(args):
+    log('== core: one 64 MB upload through dualcam_server_step(), '
+        'in memory, best of 5 (build/bench/core_bench)')
+    r = subprocess.run([CORE_BENCH], capture_output=True, text=True,
+                       timeout=120)
+    j = last_json(r.stdout)
+    if r.returncode != 0 or j is None:
+        row('core', 'core_bench', 'failed: %s' % r.stderr.strip()[-80:])
+        return
+    row('core', 'dualcam_server_step, MB/s of payload',
+        '%.0f (%.0f ns per frame, CRC %s)' % (j['core_mb_s'],
+                                               j['ns_per_frame'], j['crc']))
+    row('core', 'memcpy of the same stream, MB/s',
+        '%.0f (core = %.2fx memcpy)' % (j['memcpy_mb_s'],
+                                        j['core_mb_s'] / j['memcpy_mb_s']))
+    if shutil.which('valgrind'):
+        out = os.path.join(tempfile.gettempdir(),
+                           'dualcam-bench-core.callgrind')
+        subprocess.run(['valgrind', '--tool=callgrind',
+                        '--callgrind-out-file=' + out,
+                        '--toggle-collect=dualcam_server_step',
+                        CORE_BENCH, '--once', '--size', str(8 * MB)],
+                       capture_output=True, timeout=300)
+        if os.path.exists(out):
+            total, funcs = annotate(out, top=6)
+            frames = 8 * MB // 1024
+            row('core', 'instructions per DATA frame (callgrind)',
+                '%.0f (%s)' % (total / frames, ', '.join(
+                    '%s %.0f%%' % (f[2], f[1]) for f in funcs[:3])))
+
+
 def dualcam_run(ngx, port, devices, size, imei_base, verify):
     """One timed sim run; returns (seconds, worker CPU s, result)."""
     empty_dir(ngx.store)
@@ -380,13 +416,18 @@ def dualcam_run(ngx, port, devices, size, imei_base, verify):
     time.sleep(0.05)            # the last commit's accounting
     cpu1 = workers_cpu(ngx)
     stored = count_files(ngx.store, '.h265')
-    res = {'rc': r.returncode, 'stored': stored, 'json': last_json(r.stdout),
+    j = last_json(r.stdout) or {}
+    res = {'rc': r.returncode, 'stored': stored, 'json': j,
            'stderr': r.stderr[-2000:], 'cmd': cmd}
+    # the sim's own wall time: first connect to last file, without the
+    # process start and without --verify-store
+    wall = dict(find_key(j, r'^wall'))
+    if wall:
+        dt = list(wall.values())[0]
     return dt, cpu1 - cpu0, res
 
 
-def throughput(args, scen, devices, size):
-    reps = args.reps
+def throughput(args, scen, devices, size, reps):
     ngx = start_nginx(workers=1, connections=4096)
     ngx.label = scen
     sinkdir = os.path.join(ngx.prefix, 'sink')
@@ -397,6 +438,11 @@ def throughput(args, scen, devices, size):
     failures = []
     base = 350000000000000 + (1000000 if devices > 1 else 0)
     try:
+        # warm-up, not counted: the first touch of fresh page-cache pages
+        # costs several times more in this VM (copy_folio_from_iter_atomic
+        # and memset dominate the sink's profile then)
+        run_raw(devices, size, sinkdir)
+        dualcam_run(ngx, ngx.port2, devices, size, base, False)
         for rep in range(reps):
             for kind in ('raw', 'on', 'raw_fsync', 'off'):
                 if kind.startswith('raw'):
@@ -462,24 +508,14 @@ def throughput(args, scen, devices, size):
 
 def scenario_one(args):
     log('== one: one device, one 64 MB video, vs the raw sink '
-        '(median of %d interleaved reps)' % args.reps)
-    throughput(args, 'one', 1, 64 * MB)
+        '(median of %d interleaved reps)' % max(args.reps, 5))
+    throughput(args, 'one', 1, 64 * MB, max(args.reps, 5))
 
 
 def scenario_many(args):
     log('== many: 100 devices at once, 6 MB each, vs the raw sink '
         '(median of %d interleaved reps)' % args.reps)
-    throughput(args, 'many', 100, 6 * MB)
-
-
-def sim_has(option):
-    """Whether dualcam-sim --help mentions option."""
-    try:
-        r = subprocess.run([SIM, '--help'], capture_output=True, text=True,
-                           timeout=10)
-        return option in r.stdout + r.stderr
-    except OSError:
-        return False
+    throughput(args, 'many', 100, 6 * MB, args.reps)
 
 
 def status_totals(doc):
@@ -519,9 +555,6 @@ def scenario_conc(args):
             idle_lat.append(dt)
 
         ramp = args.conc_ramp
-        extra_ramp = []
-        if sim_has('--ramp'):
-            extra_ramp = ['--ramp', str(ramp / nproc)]
         t0 = time.monotonic()
         next_start = t0
         base = 360000000000000
@@ -534,9 +567,9 @@ def scenario_conc(args):
                 cmd = sim_cmd(ngx.port, per[started], 'photof:%d' % size,
                               base + started * 100000,
                               ['--rate', str(rate), '--concurrency',
-                               str(per[started]), '--seed',
+                               str(args.conc_inflight), '--seed',
                                str(started + 1), '--verify-store',
-                               ngx.store] + extra_ramp)
+                               ngx.store])
                 out = open(os.path.join(ngx.prefix, 'sim%d.out' % started),
                            'w+')
                 err = open(os.path.join(ngx.prefix, 'sim%d.err' % started),
@@ -593,7 +626,7 @@ def scenario_conc(args):
         out.close()
         err.close()
     for j in sim_json:
-        for path, v in find_key(j or {}, r'^(verified|files_verified)$'):
+        for path, v in find_key(j or {}, r'^(verify_ok|verified)$'):
             ok_files += v
             break
 
@@ -603,9 +636,10 @@ def scenario_conc(args):
     row('conc', 'devices connected at once (peak)', '%d of %d' % (conn, n),
         '%d' % n, conn >= n)
     row('conc', 'files stored byte-exact',
-        '%d stored, sims %s' % (stored, 'ok' if not sim_fail else
-                                '%d failed' % len(sim_fail)),
-        '100%%', stored == n and not sim_fail)
+        '%d stored, %d verified by the sims%s' % (
+            stored, ok_files, '' if not sim_fail else
+            ', %d sims failed' % len(sim_fail)),
+        '%d' % n, stored == n and ok_files == n and not sim_fail)
     row('conc', 'nginx worker RSS growth per device, KiB',
         '%.2f (%d -> %d KiB)' % (per_dev, rss0, rss), '<= 8',
         per_dev <= 8)
@@ -682,13 +716,15 @@ def scenario_faults(args):
 
 def annotate(outfile, top=12):
     """(total Ir, [(Ir, share %, function)]) from callgrind_annotate."""
-    r = subprocess.run(['callgrind_annotate', '--inclusive=no',
+    r = subprocess.run(['callgrind_annotate', '--inclusive=no', '--auto=no',
                         '--threshold=100', outfile],
                        capture_output=True, text=True, timeout=120)
     total = 0
-    funcs = []
+    merged = {}
     for line in r.stdout.splitlines():
         m = re.match(r'^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*?)\s*$', line)
+        if m and re.search(r'\(\d+x\)|events annotated', m.group(3)):
+            continue
         if m and 'PROGRAM TOTALS' in m.group(3):
             total = int(m.group(1).replace(',', ''))
             continue
@@ -696,11 +732,16 @@ def annotate(outfile, top=12):
         if m2:
             total = int(m2.group(1).replace(',', ''))
             continue
-        if m and len(funcs) < top:
+        if m:
+            # file:function [object]; inlined header code is listed under
+            # the header's name: merge by function
             name = re.sub(r'\s*\[.*\]$', '', m.group(3))
-            funcs.append((int(m.group(1).replace(',', '')),
-                          float(m.group(2)), name))
-    return total, funcs
+            name = name.rsplit(':', 1)[-1]
+            ir = int(m.group(1).replace(',', ''))
+            merged[name] = merged.get(name, 0) + ir
+    funcs = sorted(((ir, 100.0 * ir / total if total else 0, name)
+                    for name, ir in merged.items()), reverse=True)
+    return total, funcs[:top]
 
 
 def scenario_profile(args):
@@ -896,7 +937,9 @@ def main():
     ap.add_argument('--conc-rate', type=int, default=4096,
                     help='bytes/s per device in the conc scenario')
     ap.add_argument('--conc-ramp', type=float, default=4.0,
-                    help='seconds over which the conc devices connect')
+                    help='the sims start this many seconds apart in all')
+    ap.add_argument('--conc-inflight', type=int, default=256,
+                    help='connects in flight per sim (its --concurrency)')
     ap.add_argument('--conc-timeout', type=int, default=120)
     ap.add_argument('--fault-devices', type=int, default=1000)
     ap.add_argument('--keep', action='store_true',
@@ -917,8 +960,8 @@ def main():
         log('%-14s %s' % (k, v))
     profiles = None
     for s in args.only:
-        need = [CRC_BENCH] if s == 'crc' else [SIM, SINK, RAWSEND,
-                                               harness.MODULE]
+        need = {'crc': [CRC_BENCH], 'core': [CORE_BENCH]}.get(
+            s, [SIM, SINK, RAWSEND, harness.MODULE])
         missing = [p for p in need if not os.path.exists(p)]
         if missing:
             note('%s: not run, missing %s' % (s, ', '.join(

@@ -5,7 +5,8 @@
 #   make bench BENCH_ARGS="--only crc,one"   a subset (see bench/run.py -h)
 
 BENCH_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN)
-BENCH_BIN    := $(B)/bench/sink $(B)/bench/rawsend $(B)/bench/crc_bench
+BENCH_BIN    := $(B)/bench/sink $(B)/bench/rawsend $(B)/bench/crc_bench \
+                $(B)/bench/core_bench
 BENCH_ARGS   ?=
 
 .PHONY: bench bench-tools
@@ -19,6 +20,10 @@ $(B)/bench/rawsend: bench/rawsend.c | $(B)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 
 $(B)/bench/crc_bench: bench/crc_bench.c $(CORE_HDR) $(B)/libdualcam.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
+
+$(B)/bench/core_bench: bench/core_bench.c $(CORE_HDR) $(B)/libdualcam.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
 
