@@ -186,8 +186,8 @@ START_TEST(test_capture_whole)
     for (i = 0, n = 0; i < h.ntypes; i++) {
         if (h.types[i] != DUALCAM_ACT_LOG) {
             ck_assert_uint_lt(n, nelts);
-            ck_assert_msg(h.types[i] == dualcam_capture_order[n], "action %zu is %d", n,
-                          h.types[i]);
+            ck_assert_msg(h.types[i] == dualcam_capture_order[n],
+                          "action %zu is %d", n, h.types[i]);
             n++;
         }
     }
