@@ -149,3 +149,17 @@ class StatusClient(object):
             time.sleep(interval)
         raise AssertionError('status: %s not reached in %ss; last:\n%s' % (
             what, timeout, json.dumps(doc, indent=1)[:4000]))
+
+
+def sim_background(ngx, *args, port=None):
+    """Start build/dualcam-sim against ngx without waiting: a Popen whose
+    communicate() gives (stdout, stderr) as text."""
+    import subprocess
+    import harness
+    cmd = [harness.SIM, '--host', '127.0.0.1', '--port',
+           str(port or ngx.port)]
+    if ngx.ssl:
+        cmd.append('--tls')
+    cmd += [str(a) for a in args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
