@@ -513,7 +513,16 @@ ngx_stream_dualcam_zone_progress(ngx_stream_dualcam_zone_sess_t *zs,
         return;
     }
 
+    if (!zs->file_active) {
+        ngx_stream_dualcam_zone_file_begin(zs, file);
+    }
+
     zs->received = file->received;
+
+    if (zs->rate_bytes < file->resume_from) {
+        /* the bytes kept from an earlier connection are not a rate */
+        zs->rate_bytes = file->resume_from;
+    }
 
     /* bytes per second over the last window of about a second */
 
@@ -541,6 +550,7 @@ ngx_stream_dualcam_zone_progress(ngx_stream_dualcam_zone_sess_t *zs,
 
     d = &zs->node->data;
     d->received = file->received;
+    d->resume_from = file->resume_from;
     d->packets = file->packets;
     d->crc_errors = file->crc_errors;
     d->rate = zs->rate;
