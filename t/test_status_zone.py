@@ -177,7 +177,8 @@ class StatusCounters(NginxTestCase):
         need_sim(self)
         allow = os.path.join('@PREFIX@', 'imeis.txt')
         ngx = self.start_nginx(start=False, zone='z 1m recent=100',
-                               server='dualcam_allow @PREFIX@/imeis.txt;',
+                               server='dualcam_allow_imei '
+                                      '@PREFIX@/imeis.txt;',
                                http=HTTP_STATUS % 'z')
         with open(ngx.subst(allow), 'w') as f:
             for i in range(100):
