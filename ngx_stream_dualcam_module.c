@@ -1,0 +1,1613 @@
+
+/*
+ * Copyright (C) ngx_stream_dualcam authors
+ *
+ * The stream module: directives, the content handler and its event
+ * handlers, variables.  What the protocol means is decided by the sans-I/O
+ * core (src/dualcam.h); this file owns the socket, the timers, the store
+ * and the status zone calls.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "ngx_stream_dualcam.h"
+
+
+#define NGX_STREAM_DUALCAM_VAR_IMEI    0
+#define NGX_STREAM_DUALCAM_VAR_FILES   1
+#define NGX_STREAM_DUALCAM_VAR_BYTES   2
+#define NGX_STREAM_DUALCAM_VAR_RESULT  3
+
+
+static void ngx_stream_dualcam_handler(ngx_stream_session_t *s);
+static void ngx_stream_dualcam_read_handler(ngx_event_t *ev);
+static void ngx_stream_dualcam_write_handler(ngx_event_t *ev);
+static void ngx_stream_dualcam_resume_handler(ngx_event_t *ev);
+static void ngx_stream_dualcam_process(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_dualcam_flush(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx);
+static ngx_int_t ngx_stream_dualcam_action(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
+static ngx_int_t ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
+static ngx_int_t ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
+static void ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
+static void ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
+    dualcam_file_t *file);
+static void ngx_stream_dualcam_end(ngx_stream_session_t *s,
+    dualcam_result_e result);
+static void ngx_stream_dualcam_finalize(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx);
+static void ngx_stream_dualcam_cleanup(void *data);
+static u_char *ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf,
+    size_t len);
+static ngx_uint_t ngx_stream_dualcam_allowed(ngx_array_t *allow,
+    uint64_t imei);
+static uint64_t ngx_stream_dualcam_now_ms(void);
+
+static ngx_int_t ngx_stream_dualcam_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_stream_dualcam_add_variables(ngx_conf_t *cf);
+
+static void *ngx_stream_dualcam_create_main_conf(ngx_conf_t *cf);
+static void *ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_stream_dualcam(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_stream_dualcam_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_stream_dualcam_allow_imei(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static int ngx_libc_cdecl ngx_stream_dualcam_cmp_imei(const void *one,
+    const void *two);
+
+static ngx_int_t ngx_stream_dualcam_init_process(ngx_cycle_t *cycle);
+static void ngx_stream_dualcam_sweep_handler(ngx_event_t *ev);
+
+
+static ngx_conf_enum_t  ngx_stream_dualcam_log_levels[] = {
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("debug"), NGX_LOG_DEBUG },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_stream_dualcam_commands[] = {
+
+    { ngx_string("dualcam"),
+      NGX_STREAM_SRV_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_stream_dualcam,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dualcam_zone"),
+      NGX_STREAM_MAIN_CONF|NGX_CONF_TAKE23,
+      ngx_stream_dualcam_zone_directive,
+      NGX_STREAM_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dualcam_store"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_dualcam_store,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dualcam_temp_path"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1234,
+      ngx_conf_set_path_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.temp_path),
+      NULL },
+
+    { ngx_string("dualcam_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, timeout),
+      NULL },
+
+    { ngx_string("dualcam_max_file_size"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, max_file_size),
+      NULL },
+
+    { ngx_string("dualcam_metadata"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, metadata),
+      NULL },
+
+    { ngx_string("dualcam_resume"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.resume),
+      NULL },
+
+    { ngx_string("dualcam_resume_timeout"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, resume_timeout),
+      NULL },
+
+    { ngx_string("dualcam_max_crc_errors"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, max_crc_errors),
+      NULL },
+
+    { ngx_string("dualcam_allow_imei"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_dualcam_allow_imei,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dualcam_buffer_size"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, buffer_size),
+      NULL },
+
+    { ngx_string("dualcam_log_level"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, log_level),
+      &ngx_stream_dualcam_log_levels },
+
+    { ngx_string("dualcam_fsync"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.fsync),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_stream_module_t  ngx_stream_dualcam_module_ctx = {
+    ngx_stream_dualcam_add_variables,      /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_stream_dualcam_create_main_conf,   /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_stream_dualcam_create_srv_conf,    /* create server configuration */
+    ngx_stream_dualcam_merge_srv_conf      /* merge server configuration */
+};
+
+
+ngx_module_t  ngx_stream_dualcam_module = {
+    NGX_MODULE_V1,
+    &ngx_stream_dualcam_module_ctx,        /* module context */
+    ngx_stream_dualcam_commands,           /* module directives */
+    NGX_STREAM_MODULE,                     /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_stream_dualcam_init_process,       /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_stream_variable_t  ngx_stream_dualcam_vars[] = {
+
+    { ngx_string("dualcam_imei"), NULL, ngx_stream_dualcam_variable,
+      NGX_STREAM_DUALCAM_VAR_IMEI, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("dualcam_files"), NULL, ngx_stream_dualcam_variable,
+      NGX_STREAM_DUALCAM_VAR_FILES, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("dualcam_bytes"), NULL, ngx_stream_dualcam_variable,
+      NGX_STREAM_DUALCAM_VAR_BYTES, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("dualcam_result"), NULL, ngx_stream_dualcam_variable,
+      NGX_STREAM_DUALCAM_VAR_RESULT, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+      ngx_stream_null_variable
+};
+
+
+/* $status for each dualcam_result_e */
+
+static ngx_uint_t  ngx_stream_dualcam_status[] = {
+    NGX_STREAM_OK,                          /* none */
+    NGX_STREAM_OK,                          /* ok */
+    NGX_STREAM_OK,                          /* closed_by_device */
+    NGX_STREAM_OK,                          /* timeout */
+    NGX_STREAM_BAD_REQUEST,                 /* protocol_error */
+    NGX_STREAM_BAD_REQUEST,                 /* crc_limit */
+    NGX_STREAM_FORBIDDEN,                   /* refused */
+    NGX_STREAM_INTERNAL_SERVER_ERROR,       /* store_error */
+    NGX_STREAM_OK                           /* device_status */
+};
+
+
+static void
+ngx_stream_dualcam_handler(ngx_stream_session_t *s)
+{
+    size_t                          n;
+    ngx_connection_t               *c;
+    ngx_pool_cleanup_t             *cln;
+    dualcam_server_conf_t           conf;
+    ngx_stream_dualcam_ctx_t       *ctx;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    c->log->action = "serving a dualcam device";
+
+    ctx = ngx_pcalloc(c->pool, sizeof(ngx_stream_dualcam_ctx_t));
+    if (ctx == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_stream_dualcam_cleanup;
+    cln->data = ctx;
+
+    ctx->session = s;
+    ctx->part.file.fd = NGX_INVALID_FILE;
+
+    ngx_stream_set_ctx(s, ctx, ngx_stream_dualcam_module);
+
+    ngx_memzero(&conf, sizeof(dualcam_server_conf_t));
+    conf.max_file_size = (uint64_t) dscf->max_file_size;
+    conf.buffer_size = dscf->buffer_size;
+    conf.max_crc_errors = dscf->max_crc_errors;
+    conf.max_resume_repeats = NGX_STREAM_DUALCAM_RESUME_TRIES;
+    conf.metadata = dscf->metadata ? 1 : 0;
+
+    dualcam_server_init(&ctx->server, &conf);
+
+    ctx->resume_timer.handler = ngx_stream_dualcam_resume_handler;
+    ctx->resume_timer.data = s;
+    ctx->resume_timer.log = c->log;
+
+    s->log_handler = ngx_stream_dualcam_log_error;
+
+    if (dscf->zone) {
+        ctx->zs = ngx_stream_dualcam_zone_session_start(dscf->zone, s);
+        if (ctx->zs == NULL) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    c->read->handler = ngx_stream_dualcam_read_handler;
+    c->write->handler = ngx_stream_dualcam_write_handler;
+
+    /* what a preread phase has read already */
+
+    if (c->buffer && c->buffer->pos < c->buffer->last) {
+        n = c->buffer->last - c->buffer->pos;
+
+        ctx->start = ngx_alloc(ngx_max(n, dscf->buffer_size), c->log);
+        if (ctx->start == NULL) {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->pos = ctx->start;
+        ctx->last = ngx_cpymem(ctx->start, c->buffer->pos, n);
+        ctx->end = ctx->start + ngx_max(n, dscf->buffer_size);
+
+        c->buffer->pos = c->buffer->last;
+        s->received += n;
+    }
+
+    ngx_stream_dualcam_process(s);
+}
+
+
+static void
+ngx_stream_dualcam_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t               *c;
+    ngx_stream_session_t           *s;
+    ngx_stream_dualcam_ctx_t       *ctx;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = ev->data;
+    s = c->data;
+
+    if (c->close) {
+        ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+        ctx->shutdown = 1;
+
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "closing a dualcam session on shutdown");
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
+        return;
+    }
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+        ngx_log_error(dscf->log_level, c->log, NGX_ETIMEDOUT,
+                      "device timed out");
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
+        return;
+    }
+
+    ngx_stream_dualcam_process(s);
+}
+
+
+static void
+ngx_stream_dualcam_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t               *c;
+    ngx_stream_session_t           *s;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = ev->data;
+    s = c->data;
+
+    if (c->close) {
+        ngx_stream_dualcam_read_handler(c->read);
+        return;
+    }
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+        ngx_log_error(dscf->log_level, c->log, NGX_ETIMEDOUT,
+                      "device timed out while sending to it");
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
+        return;
+    }
+
+    ngx_stream_dualcam_process(s);
+}
+
+
+static void
+ngx_stream_dualcam_resume_handler(ngx_event_t *ev)
+{
+    dualcam_action_t           act;
+    ngx_stream_session_t      *s;
+    ngx_stream_dualcam_ctx_t  *ctx;
+
+    s = ev->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+
+    if (s->connection->close) {
+        ngx_stream_dualcam_read_handler(s->connection->read);
+        return;
+    }
+
+    if (dualcam_server_timer(&ctx->server, &act) == DUALCAM_ACTION) {
+        if (ngx_stream_dualcam_action(s, ctx, &act) != NGX_OK) {
+            return;
+        }
+    }
+
+    ngx_stream_dualcam_process(s);
+}
+
+
+/*
+ * The loop: flush what the core wants sent, run the core over the input
+ * held, read more when it needs more.  Reading pauses while output is
+ * blocked, so the core never has to queue more than one frame.
+ */
+
+static void
+ngx_stream_dualcam_process(ngx_stream_session_t *s)
+{
+    size_t                          consumed, size;
+    ssize_t                         n;
+    ngx_int_t                       rc;
+    ngx_uint_t                      got;
+    ngx_connection_t               *c;
+    dualcam_action_t                act;
+    ngx_stream_dualcam_ctx_t       *ctx;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    got = 0;
+
+    for ( ;; ) {
+
+        if (ctx->out_len) {
+            rc = ngx_stream_dualcam_flush(s, ctx);
+
+            if (rc == NGX_ERROR) {
+                ngx_stream_dualcam_end(s, DUALCAM_RESULT_CLOSED_BY_DEVICE);
+                return;
+            }
+
+            if (rc == NGX_AGAIN) {
+                break;
+            }
+        }
+
+        if (ctx->done) {
+            ngx_stream_dualcam_finalize(s, ctx);
+            return;
+        }
+
+        rc = dualcam_server_step(&ctx->server, ctx->pos,
+                                 ctx->last - ctx->pos, &consumed, &act);
+        ctx->pos += consumed;
+
+        if (rc == DUALCAM_ACTION) {
+            if (ngx_stream_dualcam_action(s, ctx, &act) != NGX_OK) {
+                return;
+            }
+
+            continue;
+        }
+
+        /* the core needs more input */
+
+        if (!c->read->ready) {
+            break;
+        }
+
+        if (ctx->start == NULL) {
+            ctx->start = ngx_alloc(dscf->buffer_size, c->log);
+            if (ctx->start == NULL) {
+                ngx_stream_finalize_session(s,
+                                        NGX_STREAM_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ctx->pos = ctx->start;
+            ctx->last = ctx->start;
+            ctx->end = ctx->start + dscf->buffer_size;
+
+        } else if (ctx->pos == ctx->last) {
+            ctx->pos = ctx->start;
+            ctx->last = ctx->start;
+
+        } else if ((size_t) (ctx->end - ctx->last) < DUALCAM_DATA_FRAME_MAX) {
+            size = ctx->last - ctx->pos;
+            ngx_memmove(ctx->start, ctx->pos, size);
+            ctx->pos = ctx->start;
+            ctx->last = ctx->start + size;
+        }
+
+        if (ctx->last == ctx->end) {
+            /* the core accepts no frame larger than the buffer */
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "dualcam input buffer full");
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
+            return;
+        }
+
+        n = c->recv(c, ctx->last, ctx->end - ctx->last);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                           "dualcam device closed the connection");
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_CLOSED_BY_DEVICE);
+            return;
+        }
+
+        ctx->last += n;
+        s->received += n;
+        got = 1;
+    }
+
+    /* an idle device holds no input buffer */
+
+    if (ctx->start && ctx->pos == ctx->last) {
+        ngx_free(ctx->start);
+        ctx->start = NULL;
+        ctx->pos = NULL;
+        ctx->last = NULL;
+        ctx->end = NULL;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_CLOSED_BY_DEVICE);
+        return;
+    }
+
+    if (ctx->out_len) {
+        ngx_add_timer(c->write, dscf->timeout);
+
+        if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_CLOSED_BY_DEVICE);
+            return;
+        }
+
+    } else if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (got || !c->read->timer_set) {
+        ngx_add_timer(c->read, dscf->timeout);
+    }
+
+    if (dualcam_server_waiting_sync(&ctx->server)) {
+        if (!ctx->resume_timer.timer_set) {
+            ngx_add_timer(&ctx->resume_timer,
+                          NGX_STREAM_DUALCAM_RESUME_REPEAT);
+        }
+
+    } else if (ctx->resume_timer.timer_set) {
+        ngx_del_timer(&ctx->resume_timer);
+    }
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_flush(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    n = c->send(c, ctx->out + ctx->out_pos, ctx->out_len - ctx->out_pos);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (n > 0) {
+        ctx->out_pos += n;
+    }
+
+    if (ctx->out_pos < ctx->out_len) {
+        return NGX_AGAIN;
+    }
+
+    ctx->out_pos = 0;
+    ctx->out_len = 0;
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK: go on; NGX_DONE: the session is finalized */
+
+static ngx_int_t
+ngx_stream_dualcam_action(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a)
+{
+    u_char                         *p;
+    uint64_t                        code;
+    ngx_connection_t               *c;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    switch (a->type) {
+
+    case DUALCAM_ACT_SEND:
+
+        if (a->len > sizeof(ctx->out) - ctx->out_len) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "dualcam output of %uz bytes does not fit",
+                          a->len);
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
+            return NGX_DONE;
+        }
+
+        ngx_memcpy(ctx->out + ctx->out_len, a->data, a->len);
+        ctx->out_len += a->len;
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_HELLO:
+
+        ctx->hello = 1;
+
+        if (ctx->zs) {
+            ngx_stream_dualcam_zone_hello(ctx->zs, ctx->server.imei,
+                                          ctx->server.protocol);
+        }
+
+        if (dscf->allow != NULL
+            && !ngx_stream_dualcam_allowed(dscf->allow, ctx->server.imei))
+        {
+            ngx_log_error(dscf->log_level, c->log, 0,
+                          "IMEI %uL is not in the allow list",
+                          ctx->server.imei);
+            dualcam_server_refuse(&ctx->server);
+        }
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_FILE_OPEN:
+        return ngx_stream_dualcam_file_open(s, ctx, a->file);
+
+    case DUALCAM_ACT_FILE_WRITE:
+
+        if (ngx_stream_dualcam_store_write(&ctx->part, a->data, a->len,
+                                           a->offset)
+            != NGX_OK)
+        {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+            return NGX_DONE;
+        }
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_FILE_COMMIT:
+        return ngx_stream_dualcam_file_commit(s, ctx, a);
+
+    case DUALCAM_ACT_FILE_ABORT:
+        ngx_stream_dualcam_file_abort(s, ctx, a->file);
+        return NGX_OK;
+
+    case DUALCAM_ACT_METADATA:
+
+        /* protocol >= 6: JSON, referenced only during this action */
+
+        ngx_str_null(&ctx->meta_json);
+
+        if (a->file->meta.json != NULL && a->file->meta.json_len) {
+            ctx->meta_json.data = ngx_pnalloc(c->pool,
+                                              a->file->meta.json_len);
+            if (ctx->meta_json.data == NULL) {
+                ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+                return NGX_DONE;
+            }
+
+            ngx_memcpy(ctx->meta_json.data, a->file->meta.json,
+                       a->file->meta.json_len);
+            ctx->meta_json.len = a->file->meta.json_len;
+        }
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_PROGRESS:
+
+        if (ctx->zs) {
+            ngx_stream_dualcam_zone_progress(ctx->zs, a->file);
+        }
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_LOG:
+
+        if (a->level >= DUALCAM_LOG_DEBUG) {
+            ngx_log_debug1(NGX_LOG_DEBUG_STREAM, c->log, 0, "dualcam: %s",
+                           a->msg);
+            return NGX_OK;
+        }
+
+        /* whatever the core reports is about what the device did */
+
+        ngx_log_error(dscf->log_level, c->log, 0, "%s", a->msg);
+
+        /* the zone counts device status codes: the core names them so */
+
+        if (ctx->zs && ngx_strncmp(a->msg, "device status ", 14) == 0) {
+            code = 0;
+
+            for (p = (u_char *) a->msg + 14;
+                 *p >= '0' && *p <= '9' && code < 0xffffffff;
+                 p++)
+            {
+                code = code * 10 + (*p - '0');
+            }
+
+            ngx_stream_dualcam_zone_device_status(ctx->zs, (uint32_t) code);
+        }
+
+        return NGX_OK;
+
+    case DUALCAM_ACT_CLOSE:
+
+        ctx->result = a->result;
+        ctx->done = 1;
+
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ALERT, c->log, 0, "unknown dualcam action %d",
+                  (int) a->type);
+    ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file)
+{
+    uint64_t                        have, reused;
+    ngx_connection_t               *c;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    ctx->file_started_ms = ngx_stream_dualcam_now_ms();
+
+    if (ngx_stream_dualcam_store_open(&ctx->part, &dscf->store, c->pool,
+                                      c->log, ctx->server.imei, file, &have)
+        != NGX_OK)
+    {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+        return NGX_DONE;
+    }
+
+    if (have) {
+        reused = dualcam_server_resume_from(&ctx->server, have);
+
+        if (ngx_stream_dualcam_store_keep(&ctx->part, reused) != NGX_OK) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+            return NGX_DONE;
+        }
+
+        if (reused) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "resuming after %uL verified bytes", reused);
+
+            if (ctx->zs) {
+                ngx_stream_dualcam_zone_count(ctx->zs,
+                                    NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS, 1);
+            }
+        }
+    }
+
+    if (ctx->zs) {
+        ngx_stream_dualcam_zone_file_begin(ctx->zs, file);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a)
+{
+    ngx_str_t                       stored;
+    ngx_connection_t               *c;
+    ngx_stream_dualcam_commit_t     info;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    info.imei = ctx->server.imei;
+    info.protocol = ctx->server.protocol;
+    info.peer = &c->addr_text;
+    info.file = a->file;
+    info.started_ms = ctx->file_started_ms;
+    info.finished_ms = ngx_stream_dualcam_now_ms();
+    info.size = a->offset;
+    info.meta_json = ctx->meta_json;
+
+    if (ngx_stream_dualcam_store_commit(&ctx->part, &dscf->store, c->pool,
+                                        &info, &stored)
+        != NGX_OK)
+    {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+        return NGX_DONE;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0, "stored \"%V\", %uL bytes",
+                  &stored, a->offset);
+
+    ngx_stream_dualcam_file_counts(ctx, a->file);
+
+    if (ctx->zs) {
+        ngx_stream_dualcam_zone_file_end(ctx->zs, a->file, &stored,
+                                         DUALCAM_RESULT_OK);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file)
+{
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    ngx_stream_dualcam_store_abort(&ctx->part, dscf->store.resume,
+                                   file->received);
+
+    ngx_stream_dualcam_file_counts(ctx, file);
+
+    if (ctx->zs) {
+        ngx_stream_dualcam_zone_file_end(ctx->zs, file, NULL,
+                                         ctx->server.result
+                                         ? ctx->server.result
+                                         : DUALCAM_RESULT_CLOSED_BY_DEVICE);
+    }
+}
+
+
+static void
+ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
+    dualcam_file_t *file)
+{
+    if (ctx->zs == NULL) {
+        return;
+    }
+
+    if (file->crc_errors) {
+        ngx_stream_dualcam_zone_count(ctx->zs,
+                                      NGX_STREAM_DUALCAM_CNT_CRC_FAILURES,
+                                      file->crc_errors);
+    }
+
+    if (file->resumes) {
+        ngx_stream_dualcam_zone_count(ctx->zs,
+                                      NGX_STREAM_DUALCAM_CNT_RESUMES,
+                                      file->resumes);
+    }
+}
+
+
+/* the session ends from outside the core: close, timeout, store error */
+
+static void
+ngx_stream_dualcam_end(ngx_stream_session_t *s, dualcam_result_e result)
+{
+    dualcam_action_t           act;
+    ngx_stream_dualcam_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+
+    if (dualcam_server_end(&ctx->server, result, &act) == DUALCAM_ACTION
+        && act.type == DUALCAM_ACT_FILE_ABORT)
+    {
+        ngx_stream_dualcam_file_abort(s, ctx, act.file);
+    }
+
+    ctx->result = result;
+
+    ngx_stream_dualcam_finalize(s, ctx);
+}
+
+
+static void
+ngx_stream_dualcam_finalize(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx)
+{
+    ngx_uint_t                     status;
+    ngx_stream_dualcam_counter_e   counter;
+
+    if (ctx->shutdown) {
+        status = NGX_STREAM_SERVICE_UNAVAILABLE;
+
+    } else if ((size_t) ctx->result < sizeof(ngx_stream_dualcam_status)
+                                      / sizeof(ngx_uint_t))
+    {
+        status = ngx_stream_dualcam_status[ctx->result];
+
+    } else {
+        status = NGX_STREAM_OK;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
+                   "dualcam finalize: %s, %ui",
+                   dualcam_result_name(ctx->result), status);
+
+    if (ctx->zs) {
+        counter = NGX_STREAM_DUALCAM_CNT_LAST;
+
+        switch (ctx->result) {
+        case DUALCAM_RESULT_PROTOCOL_ERROR:
+            counter = NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS;
+            break;
+        case DUALCAM_RESULT_TIMEOUT:
+            counter = NGX_STREAM_DUALCAM_CNT_TIMEOUTS;
+            break;
+        case DUALCAM_RESULT_REFUSED:
+            counter = NGX_STREAM_DUALCAM_CNT_REFUSED;
+            break;
+        case DUALCAM_RESULT_STORE_ERROR:
+            counter = NGX_STREAM_DUALCAM_CNT_STORE_ERRORS;
+            break;
+        default:
+            break;
+        }
+
+        if (counter != NGX_STREAM_DUALCAM_CNT_LAST) {
+            ngx_stream_dualcam_zone_count(ctx->zs, counter, 1);
+        }
+
+        ngx_stream_dualcam_zone_session_end(ctx->zs, ctx->result);
+    }
+
+    ngx_stream_finalize_session(s, status);
+}
+
+
+static void
+ngx_stream_dualcam_cleanup(void *data)
+{
+    ngx_stream_dualcam_ctx_t *ctx = data;
+
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    if (ctx->resume_timer.timer_set) {
+        ngx_del_timer(&ctx->resume_timer);
+    }
+
+    if (ctx->part.open) {
+        dscf = ngx_stream_get_module_srv_conf(ctx->session,
+                                              ngx_stream_dualcam_module);
+        ngx_stream_dualcam_store_abort(&ctx->part, dscf->store.resume,
+                                       ctx->server.file.received);
+    }
+
+    if (ctx->start) {
+        ngx_free(ctx->start);
+        ctx->start = NULL;
+    }
+}
+
+
+static u_char *
+ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                    *p, *last;
+    size_t                     i;
+    ngx_stream_session_t      *s;
+    ngx_stream_dualcam_ctx_t  *ctx;
+
+    s = log->data;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+    if (ctx == NULL || !ctx->hello) {
+        return buf;
+    }
+
+    p = ngx_snprintf(buf, len, ", imei: %uL", ctx->server.imei);
+
+    if (!ctx->server.file_open) {
+        return p;
+    }
+
+    last = buf + len;
+    p = ngx_snprintf(p, last - p, ", file: ");
+
+    /* the device's name, printable characters only */
+
+    for (i = 0; i < ctx->server.file.name_len && p < last; i++) {
+
+        if (ctx->server.file.name[i] == '\0') {
+            break;
+        }
+
+        *p++ = (ctx->server.file.name[i] >= 0x20
+                && ctx->server.file.name[i] < 0x7f)
+               ? (u_char) ctx->server.file.name[i] : '?';
+    }
+
+    return p;
+}
+
+
+static ngx_uint_t
+ngx_stream_dualcam_allowed(ngx_array_t *allow, uint64_t imei)
+{
+    uint64_t    *a;
+    ngx_uint_t   lo, hi, mid;
+
+    a = allow->elts;
+    lo = 0;
+    hi = allow->nelts;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (a[mid] == imei) {
+            return 1;
+        }
+
+        if (a[mid] < imei) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return 0;
+}
+
+
+static uint64_t
+ngx_stream_dualcam_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (uint64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    const char                *word;
+    ngx_stream_dualcam_ctx_t  *ctx;
+
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+
+    if (ctx == NULL
+        || (data == NGX_STREAM_DUALCAM_VAR_IMEI && !ctx->hello))
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == NGX_STREAM_DUALCAM_VAR_RESULT) {
+        if (ctx->shutdown) {
+            word = "shutdown";
+
+        } else if (ctx->result != DUALCAM_RESULT_NONE) {
+            word = dualcam_result_name(ctx->result);
+
+        } else {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->len = ngx_strlen(word);
+        v->valid = 1;
+        v->no_cacheable = 0;
+        v->not_found = 0;
+        v->data = (u_char *) word;
+
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(s->connection->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    switch (data) {
+
+    case NGX_STREAM_DUALCAM_VAR_IMEI:
+        v->len = ngx_sprintf(p, "%uL", ctx->server.imei) - p;
+        break;
+
+    case NGX_STREAM_DUALCAM_VAR_FILES:
+        v->len = ngx_sprintf(p, "%ud", ctx->server.files_done) - p;
+        break;
+
+    default: /* NGX_STREAM_DUALCAM_VAR_BYTES */
+        v->len = ngx_sprintf(p, "%uL", ctx->server.bytes_done) - p;
+        break;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_add_variables(ngx_conf_t *cf)
+{
+    ngx_stream_variable_t  *var, *v;
+
+    for (v = ngx_stream_dualcam_vars; v->name.len; v++) {
+        var = ngx_stream_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_stream_dualcam_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_stream_dualcam_main_conf_t  *dmcf;
+
+    dmcf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_dualcam_main_conf_t));
+    if (dmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&dmcf->sweep, cf->pool, 2,
+                       sizeof(ngx_stream_dualcam_sweep_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return dmcf;
+}
+
+
+static void *
+ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_stream_dualcam_srv_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_stream_dualcam_srv_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->enabled = 0;
+     *     conf->zone = NULL;
+     *     conf->store.temp_path = NULL;
+     *     conf->store.store = { 0, NULL };
+     */
+
+    conf->store.fsync = NGX_CONF_UNSET;
+    conf->store.resume = NGX_CONF_UNSET;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->resume_timeout = NGX_CONF_UNSET;
+    conf->max_file_size = NGX_CONF_UNSET;
+    conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->max_crc_errors = NGX_CONF_UNSET_UINT;
+    conf->log_level = NGX_CONF_UNSET_UINT;
+    conf->metadata = NGX_CONF_UNSET;
+    conf->allow = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_stream_dualcam_srv_conf_t *prev = parent;
+    ngx_stream_dualcam_srv_conf_t *conf = child;
+
+    u_char                          *p;
+    ngx_uint_t                       i;
+    ngx_path_init_t                  init;
+    ngx_stream_dualcam_sweep_t      *sw;
+    ngx_stream_dualcam_main_conf_t  *dmcf;
+
+    if (conf->store.store.data == NULL) {
+        conf->store.store = prev->store.store;
+    }
+
+    ngx_conf_merge_value(conf->store.fsync, prev->store.fsync, 1);
+    ngx_conf_merge_value(conf->store.resume, prev->store.resume, 1);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 60000);
+    ngx_conf_merge_sec_value(conf->resume_timeout, prev->resume_timeout,
+                             7200);
+    ngx_conf_merge_off_value(conf->max_file_size, prev->max_file_size,
+                             100 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size, 4096);
+    ngx_conf_merge_uint_value(conf->max_crc_errors, prev->max_crc_errors,
+                              10);
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level,
+                              NGX_LOG_INFO);
+    ngx_conf_merge_value(conf->metadata, prev->metadata, 1);
+    ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+
+    if (conf->buffer_size < DUALCAM_DATA_FRAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"dualcam_buffer_size\" must be at least %uz",
+                           (size_t) DUALCAM_DATA_FRAME_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->enabled) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->store.store.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"dualcam\" needs \"dualcam_store\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* by default the temp path is <store>/.tmp: one file system */
+
+    ngx_memzero(&init, sizeof(ngx_path_init_t));
+
+    init.name.len = conf->store.store.len + sizeof("/.tmp") - 1;
+    init.name.data = ngx_pnalloc(cf->pool, init.name.len + 1);
+    if (init.name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(init.name.data, conf->store.store.data,
+                   conf->store.store.len);
+    ngx_memcpy(p, "/.tmp", sizeof("/.tmp"));
+
+    if (ngx_conf_merge_path_value(cf, &conf->store.temp_path,
+                                  prev->store.temp_path, &init)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the sweeper visits every temp path once, with the shortest timeout */
+
+    dmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_dualcam_module);
+
+    sw = dmcf->sweep.elts;
+
+    for (i = 0; i < dmcf->sweep.nelts; i++) {
+        if (sw[i].path->name.len == conf->store.temp_path->name.len
+            && ngx_strncmp(sw[i].path->name.data,
+                           conf->store.temp_path->name.data,
+                           sw[i].path->name.len)
+               == 0)
+        {
+            sw[i].timeout = ngx_min(sw[i].timeout, conf->resume_timeout);
+            return NGX_CONF_OK;
+        }
+    }
+
+    sw = ngx_array_push(&dmcf->sweep);
+    if (sw == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sw->path = conf->store.temp_path;
+    sw->timeout = conf->resume_timeout;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_stream_dualcam(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_dualcam_srv_conf_t *dscf = conf;
+
+    ngx_str_t                    *value, name;
+    ngx_uint_t                    i;
+    ngx_stream_core_srv_conf_t   *cscf;
+
+    if (dscf->enabled) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+
+            if (name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone name in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            dscf->zone = ngx_stream_dualcam_zone_get(cf, &name);
+            if (dscf->zone == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    cscf = ngx_stream_conf_get_module_srv_conf(cf, ngx_stream_core_module);
+    cscf->handler = ngx_stream_dualcam_handler;
+
+    dscf->enabled = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_stream_dualcam_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_stream_dualcam_srv_conf_t *dscf = conf;
+
+    ngx_str_t  *value;
+
+    if (dscf->store.store.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    dscf->store.store = value[1];
+
+    while (dscf->store.store.len > 1
+           && dscf->store.store.data[dscf->store.store.len - 1] == '/')
+    {
+        dscf->store.store.len--;
+        dscf->store.store.data[dscf->store.store.len] = '\0';
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &dscf->store.store, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_stream_dualcam_allow_imei(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_stream_dualcam_srv_conf_t *dscf = conf;
+
+    u_char           *buf, *p, *last, *tok;
+    off_t             size;
+    ssize_t           n;
+    uint64_t          imei, *ip;
+    ngx_str_t        *value, name;
+    ngx_uint_t        line;
+    ngx_file_t        file;
+    ngx_array_t      *allow;
+    ngx_file_info_t   fi;
+
+    if (dscf->allow != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = NULL;
+    size = 0;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", name.data);
+        goto failed;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (size > 64 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is too large", name.data);
+        goto failed;
+    }
+
+    buf = ngx_pnalloc(cf->temp_pool, (size_t) size + 1);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, buf, (size_t) size, 0);
+    if (n != (ssize_t) size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read \"%s\"", name.data);
+        goto failed;
+    }
+
+    ngx_close_file(file.fd);
+    file.fd = NGX_INVALID_FILE;
+
+    allow = ngx_array_create(cf->pool, 16, sizeof(uint64_t));
+    if (allow == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* one IMEI a line (or several, space-separated); "#" comments */
+
+    last = buf + size;
+    line = 1;
+
+    for (p = buf; p < last; /* void */) {
+
+        if (*p == '\n') {
+            line++;
+            p++;
+            continue;
+        }
+
+        if (*p == ' ' || *p == '\t' || *p == '\r') {
+            p++;
+            continue;
+        }
+
+        if (*p == '#') {
+            while (p < last && *p != '\n') {
+                p++;
+            }
+
+            continue;
+        }
+
+        tok = p;
+        imei = 0;
+
+        while (p < last && *p >= '0' && *p <= '9' && p - tok < 15) {
+            imei = imei * 10 + (*p++ - '0');
+        }
+
+        if (p == tok
+            || (p < last && *p != ' ' && *p != '\t' && *p != '\r'
+                && *p != '\n' && *p != '#'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid IMEI in \"%s\" line %ui",
+                               name.data, line);
+            return NGX_CONF_ERROR;
+        }
+
+        ip = ngx_array_push(allow);
+        if (ip == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ip = imei;
+    }
+
+    ngx_qsort(allow->elts, allow->nelts, sizeof(uint64_t),
+              ngx_stream_dualcam_cmp_imei);
+
+    dscf->allow = allow;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (file.fd != NGX_INVALID_FILE) {
+        ngx_close_file(file.fd);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+static int ngx_libc_cdecl
+ngx_stream_dualcam_cmp_imei(const void *one, const void *two)
+{
+    const uint64_t  *a = one;
+    const uint64_t  *b = two;
+
+    if (*a == *b) {
+        return 0;
+    }
+
+    return (*a < *b) ? -1 : 1;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_init_process(ngx_cycle_t *cycle)
+{
+    time_t                           t;
+    ngx_uint_t                       i;
+    ngx_event_t                     *ev;
+    ngx_stream_dualcam_sweep_t      *sw;
+    ngx_stream_dualcam_main_conf_t  *dmcf;
+
+    if ((ngx_process != NGX_PROCESS_WORKER
+         && ngx_process != NGX_PROCESS_SINGLE)
+        || ngx_worker != 0)
+    {
+        return NGX_OK;
+    }
+
+    dmcf = ngx_stream_cycle_get_module_main_conf(cycle,
+                                                 ngx_stream_dualcam_module);
+    if (dmcf == NULL || dmcf->sweep.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ev = ngx_pcalloc(cycle->pool, sizeof(ngx_event_t));
+    if (ev == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* twice per shortest timeout, at most once a minute */
+
+    sw = dmcf->sweep.elts;
+    t = 120;
+
+    for (i = 0; i < dmcf->sweep.nelts; i++) {
+        t = ngx_min(t, sw[i].timeout);
+    }
+
+    dmcf->interval = (ngx_msec_t) ngx_max(t, 2) * 500;
+
+    ev->handler = ngx_stream_dualcam_sweep_handler;
+    ev->data = dmcf;
+    ev->log = cycle->log;
+    ev->cancelable = 1;
+
+    ngx_add_timer(ev, dmcf->interval);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_stream_dualcam_sweep_handler(ngx_event_t *ev)
+{
+    ngx_uint_t                       i;
+    ngx_stream_dualcam_sweep_t      *sw;
+    ngx_stream_dualcam_main_conf_t  *dmcf;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    dmcf = ev->data;
+    sw = dmcf->sweep.elts;
+
+    for (i = 0; i < dmcf->sweep.nelts; i++) {
+        ngx_stream_dualcam_store_sweep(sw[i].path, sw[i].timeout, ev->log);
+    }
+
+    ngx_add_timer(ev, dmcf->interval);
+}

@@ -1,0 +1,92 @@
+
+/*
+ * Copyright (C) ngx_stream_dualcam authors
+ *
+ * The stream module's configuration and per-session context.
+ */
+
+
+#ifndef _NGX_STREAM_DUALCAM_H_INCLUDED_
+#define _NGX_STREAM_DUALCAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_stream.h>
+
+#include "dualcam.h"
+#include "ngx_stream_dualcam_store.h"
+#include "ngx_stream_dualcam_zone.h"
+
+
+#define NGX_STREAM_DUALCAM_OUT_SIZE       (4 + DUALCAM_PATH_MAX + 1)
+#define NGX_STREAM_DUALCAM_RESUME_REPEAT  2000     /* ms */
+#define NGX_STREAM_DUALCAM_RESUME_TRIES   5
+
+
+typedef struct {
+    ngx_flag_t                        enabled;
+    ngx_shm_zone_t                   *zone;
+
+    ngx_stream_dualcam_store_conf_t   store;
+
+    ngx_msec_t                        timeout;
+    time_t                            resume_timeout;
+    off_t                             max_file_size;
+    size_t                            buffer_size;
+    ngx_uint_t                        max_crc_errors;
+    ngx_uint_t                        log_level;
+    ngx_flag_t                        metadata;
+
+    ngx_array_t                      *allow;    /* sorted uint64_t IMEIs */
+} ngx_stream_dualcam_srv_conf_t;
+
+
+typedef struct {
+    ngx_path_t                       *path;
+    time_t                            timeout;
+} ngx_stream_dualcam_sweep_t;
+
+
+typedef struct {
+    ngx_array_t                       sweep;    /* of
+                                                   ngx_stream_dualcam_sweep_t */
+    ngx_msec_t                        interval;
+} ngx_stream_dualcam_main_conf_t;
+
+
+typedef struct {
+    dualcam_server_t                  server;
+    ngx_stream_session_t             *session;
+    ngx_stream_dualcam_zone_sess_t   *zs;
+
+    /* input: [start, end) allocated while needed, [pos, last) unread */
+    u_char                           *start;
+    u_char                           *pos;
+    u_char                           *last;
+    u_char                           *end;
+
+    ngx_stream_dualcam_part_t         part;
+    uint64_t                          file_started_ms;
+    ngx_str_t                         meta_json;    /* protocol >= 6 */
+
+    ngx_event_t                       resume_timer;
+
+    size_t                            out_pos;
+    size_t                            out_len;
+    u_char                            out[NGX_STREAM_DUALCAM_OUT_SIZE];
+
+    dualcam_result_e                  result;
+    ngx_uint_t                        status;
+
+    unsigned                          hello:1;
+    unsigned                          closing:1;
+    unsigned                          shutdown:1;
+    unsigned                          done:1;
+} ngx_stream_dualcam_ctx_t;
+
+
+extern ngx_module_t  ngx_stream_dualcam_module;
+
+
+#endif /* _NGX_STREAM_DUALCAM_H_INCLUDED_ */
