@@ -285,7 +285,10 @@ dualcam_harness_act(dualcam_harness_t *h, dualcam_server_t *s,
                 h->cur_cap = n;
             }
 
-            memcpy(h->cur, h->resume_data, n);
+            if (n > 0) {
+                memcpy(h->cur, h->resume_data, n);
+            }
+
             h->cur_len = n;
         }
 
@@ -327,7 +330,11 @@ dualcam_harness_act(dualcam_harness_t *h, dualcam_server_t *s,
         hf = &h->files[h->nfiles++];
         hf->len = h->cur_len;
         hf->data = dualcam_harness_alloc(NULL, h->cur_len + 1);
-        memcpy(hf->data, h->cur, h->cur_len);
+
+        if (h->cur_len > 0) {
+            memcpy(hf->data, h->cur, h->cur_len);
+        }
+
         hf->file = *act->file;
         hf->file.meta.json = NULL;
         h->cur_len = 0;
