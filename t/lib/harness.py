@@ -528,6 +528,49 @@ class Nginx(object):
         return s
 
 
+def adapt_example(text, ngx):
+    """A conf-examples/*.conf made runnable in ngx's prefix: module paths,
+    listen ports (each distinct port -> a free one; ngx.example_ports maps
+    old -> new), store/temp paths, pid, error_log, absolute access_log
+    paths and certificates are replaced; everything else stays."""
+    ports = {}
+
+    def port(m):
+        old = int(m.group(2))
+        if old not in ports:
+            ports[old] = free_port()
+        return '%s127.0.0.1:%d' % (m.group(1), ports[old])
+
+    text = re.sub(r'load_module\s+\S*ngx_stream_dualcam_module\.so;',
+                  'load_module %s;' % MODULE, text)
+    text = re.sub(r'load_module\s+\S*ngx_stream_module\.so;',
+                  'load_module %s;' % STREAM_MODULE, text)
+    text = re.sub(r'(listen\s+)(?:[\d.]+:)?(\d+)', port, text)
+    text = re.sub(r'dualcam_store\s+[^;\s]+;', 'dualcam_store %s;' % ngx.store,
+                  text)
+    text = re.sub(r'dualcam_temp_path\s+[^;\s]+', 'dualcam_temp_path %s'
+                  % ngx.temp, text)
+    text = re.sub(r'(?m)^pid\s+[^;]+;', 'pid %s;' % ngx.pid_path, text)
+    text = re.sub(r'(?m)^error_log\s+\S+', 'error_log %s'
+                  % ngx.error_log_path, text)
+    text = re.sub(r'access_log\s+/[^;\s]+', 'access_log %s'
+                  % ngx.access_log_path, text)
+    if re.search(r'ssl_certificate\s', text):
+        if ngx.cert is None:
+            ngx.cert, ngx.key = make_cert(ngx.prefix)
+        text = re.sub(r'ssl_certificate\s+[^;]+;', 'ssl_certificate %s;'
+                      % ngx.cert, text)
+        text = re.sub(r'ssl_certificate_key\s+[^;]+;',
+                      'ssl_certificate_key %s;' % ngx.key, text)
+    user = worker_user()
+    if user is not None and not re.search(r'(?m)^user\s', text):
+        text = 'user %s %s;\n' % user + text
+    if not re.search(r'(?m)^daemon\s', text):
+        text = 'daemon off;\n' + text
+    ngx.example_ports = ports
+    return text
+
+
 class NginxTestCase(unittest.TestCase):
     """A TestCase whose start_nginx() instances are stopped, checked for
     bad error.log lines and removed in tearDown."""
