@@ -830,6 +830,9 @@ ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_log_error(NGX_LOG_INFO, c->log, 0, "stored \"%V\", %uL bytes",
                   &stored, a->offset);
 
+    ctx->files++;
+    ctx->bytes += a->offset;
+
     ngx_stream_dualcam_file_counts(ctx, a->file);
 
     if (ctx->zs) {
@@ -1117,11 +1120,11 @@ ngx_stream_dualcam_variable(ngx_stream_session_t *s,
         break;
 
     case NGX_STREAM_DUALCAM_VAR_FILES:
-        v->len = ngx_sprintf(p, "%ud", ctx->server.files_done) - p;
+        v->len = ngx_sprintf(p, "%ui", ctx->files) - p;
         break;
 
     default: /* NGX_STREAM_DUALCAM_VAR_BYTES */
-        v->len = ngx_sprintf(p, "%uL", ctx->server.bytes_done) - p;
+        v->len = ngx_sprintf(p, "%uL", ctx->bytes) - p;
         break;
     }
 

@@ -76,8 +76,10 @@ typedef struct {
     size_t                            out_len;
     u_char                            out[NGX_STREAM_DUALCAM_OUT_SIZE];
 
+    ngx_uint_t                        files;    /* stored */
+    uint64_t                          bytes;
+
     dualcam_result_e                  result;
-    ngx_uint_t                        status;
 
     unsigned                          hello:1;
     unsigned                          closing:1;

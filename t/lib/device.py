@@ -54,6 +54,25 @@ def frame(cmd, data=b''):
     return struct.pack('>HH', cmd, len(data)) + data
 
 
+def packet_frames(body, first, last, crc=0):
+    """DATA frames for packets first..last (1-based, inclusive) of body,
+    the running CRC starting at crc; returns (bytes, crc after last)."""
+    out = []
+    for n in range(first, last + 1):
+        chunk = body[(n - 1) * PACKET:n * PACKET]
+        crc = crc16(chunk, crc)
+        out.append(frame(0x0004, chunk + struct.pack('>H', crc)))
+    return b''.join(out), crc
+
+
+def fixture_meta(packets):
+    """The METADATA payload of a recording (None if it has none)."""
+    for p in packets:
+        if struct.unpack('>H', p[:2])[0] == 0x000B:
+            return p[4:]
+    return None
+
+
 def meta_v3(time_ms, trigger=0, lat=0.0, lon=0.0, file_type=4):
     return struct.pack('>BBQBHBhdd', 3, file_type, time_ms, trigger, 0, 0,
                        0, lat, lon)
@@ -135,6 +154,10 @@ class Device(object):
                     res.closed = True
                     break
                 if cmd == 0x0009:
+                    if current in pending:
+                        del pending[current]
+                        res.sent_files.append(current)
+                    current = None
                     self.send(init_packet(self.imei, flags(), self.protocol))
                 elif cmd == 0x000C:
                     paths = [k for k in pending if isinstance(k, str)]
@@ -192,9 +215,6 @@ class Device(object):
                             self.drop(rst)
                             return res
                     self.send(b''.join(out))
-                    if current in pending:
-                        del pending[current]
-                        res.sent_files.append(current)
                 else:
                     raise AssertionError('unexpected server frame %04x %r'
                                          % (cmd, data[:32]))
