@@ -53,6 +53,7 @@ typedef struct {
 
     unsigned               commits;
     unsigned               aborts;
+    uint64_t               abort_received;
     unsigned               metas;
     unsigned               mismatches;
     uint64_t               committed[PAIR_FILES];   /* sizes */
@@ -66,6 +67,7 @@ typedef struct {
     unsigned               dev_done;
     unsigned               dev_complete;
     unsigned               dev_errors;
+    unsigned               dev_dropped;
 
     uint64_t               moved;       /* bytes put or consumed */
     uint64_t               rng;
@@ -248,6 +250,7 @@ pair_server_action(pair_t *p, dualcam_action_t *a)
 
     case DUALCAM_ACT_FILE_ABORT:
         p->aborts++;
+        p->abort_received = a->offset;
         break;
 
     case DUALCAM_ACT_CLOSE:
@@ -275,8 +278,10 @@ pair_device_action(pair_t *p, dualcam_device_action_t *a)
     case DUALCAM_DEV_CLOSED:
         p->dev_closed = 1;
         break;
-    case DUALCAM_DEV_ERROR:
     case DUALCAM_DEV_DROP:
+        p->dev_dropped = 1;
+        break;
+    case DUALCAM_DEV_ERROR:
     case DUALCAM_DEV_STALL:
         p->dev_errors++;
         break;
@@ -379,6 +384,18 @@ pair_run(pair_t *p)
         }
 
         if (p->dev_errors) {
+            break;
+        }
+
+        if (p->dev_dropped && p->d2s.pos == p->d2s.len) {
+            /* the server read everything before the FIN: now it ends */
+            if (dualcam_server_end(&p->srv, DUALCAM_RESULT_CLOSED_BY_DEVICE,
+                                   &sa)
+                == DUALCAM_ACTION)
+            {
+                pair_server_action(p, &sa);
+            }
+
             break;
         }
 
@@ -693,6 +710,46 @@ START_TEST(test_pair_resume_from)
 END_TEST
 
 
+/*
+ * The link drops after packet 7; the next connection offers the same
+ * file and the server resumes from what the first one verified (the
+ * glue keeps the aborted prefix): RESUME 8, or byte 7168 in path mode.
+ */
+
+START_TEST(test_pair_drop_resume)
+{
+    pair_t    p, q;
+    unsigned  kind;
+    uint64_t  kept;
+
+    kind = _i ? 6 : 1;
+
+    pair_init(&p, 3000 + _i);
+    pair_file(&p, kind, 30 * 1024 + 5);
+    p.dconf.files[0].drop_after = 7;
+    pair_run(&p);
+
+    ck_assert(p.dev_dropped);
+    ck_assert_uint_eq(p.commits, 0);
+    ck_assert_uint_eq(p.aborts, 1);
+    kept = p.abort_received;
+    ck_assert_uint_eq(kept, 7 * 1024);
+    ck_assert_int_eq(p.srv.result, DUALCAM_RESULT_CLOSED_BY_DEVICE);
+
+    pair_init(&q, 4000 + _i);
+    pair_file(&q, kind, 30 * 1024 + 5);
+    q.resume_bytes = kept;
+    pair_run(&q);
+    pair_check_ok(&q);
+    ck_assert_uint_eq(q.dev.nresumes, 1);
+    ck_assert_uint_eq(q.dev.resumes[0].value, _i ? 7 * 1024 : 8);
+
+    pair_free(&p);
+    pair_free(&q);
+}
+END_TEST
+
+
 Suite *
 pair_suite(void)
 {
@@ -709,6 +766,7 @@ pair_suite(void)
     tcase_add_loop_test(tc, test_pair_bad_crc, 0, 6);
     tcase_add_test(tc, test_pair_bad_crc_enhanced);
     tcase_add_loop_test(tc, test_pair_resume_from, 0, 4);
+    tcase_add_loop_test(tc, test_pair_drop_resume, 0, 2);
     suite_add_tcase(s, tc);
 
     return s;
