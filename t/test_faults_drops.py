@@ -1,0 +1,204 @@
+"""Fault matrix, the network: a connection dropped after every packet of
+a 10-packet file, a bad CRC at every packet, a device that goes silent
+mid-file (no FIN).  Each run ends in a byte-exact file, and the RESUME
+the server sent asks for the first packet it does not hold.
+"""
+
+import os
+import time
+
+import device as D
+from faults import (IMEI, NAME_10, StepDevice, content, meta, partials,
+                    stored, wait_closed)
+from harness import NginxTestCase, need_sim
+
+SERVER = '''
+        dualcam_timeout 1s;
+        dualcam_resume_timeout 60s;
+'''
+
+BODY = content(10)          # 9 x 1024 + 300 bytes: 10 packets
+
+
+class Drops(NginxTestCase):
+
+    def test_drop_after_every_packet(self):
+        """For K = 1..10: the device sends K packets and closes (FIN);
+        the next connection's RESUME asks for packet K + 1 and the file
+        is stored byte-exact.  K = 10: the file is complete before the
+        drop, so it is stored by the first connection; the device never
+        heard 00 09 and offers it again, which is a new upload."""
+        ngx = self.start_nginx(server=SERVER)
+        for k in range(1, 11):
+            imei = IMEI + k
+            with self.subTest(drop_after=k):
+                s = ngx.connect()
+                r = D.Device(s, imei=imei).run(
+                    {D.FLAG_PHOTO_FRONT: BODY},
+                    meta={D.FLAG_PHOTO_FRONT: meta()}, drop_after=k)
+                self.assertTrue(r.dropped)
+                self.assertEqual(r.resumes, [0])
+                # the server has seen the FIN: the partial is on disk
+                ngx.wait_access(2 * k - 1)
+                if k < 10:
+                    self.assertEqual(stored(ngx.store, imei), {})
+                    self.assertEqual(list(partials(ngx.temp).values()),
+                                     [k * 1024])
+                else:
+                    self.assertEqual(stored(ngx.store, imei),
+                                     {NAME_10: BODY})
+                    self.assertEqual(partials(ngx.temp), {})
+
+                s = ngx.connect()
+                r = D.Device(s, imei=imei).run(
+                    {D.FLAG_PHOTO_FRONT: BODY},
+                    meta={D.FLAG_PHOTO_FRONT: meta()})
+                self.assertTrue(r.closed)
+                ngx.wait_access(2 * k)
+                if k < 10:
+                    self.assertEqual(r.resumes, [k + 1])
+                    self.assertEqual(stored(ngx.store, imei),
+                                     {NAME_10: BODY})
+                else:
+                    self.assertEqual(r.resumes, [0])
+                    self.assertEqual(stored(ngx.store, imei),
+                                     {NAME_10: BODY,
+                                      NAME_10[:-4] + '-1.jpg': BODY})
+                self.assertEqual(partials(ngx.temp), {})
+        self.assertEqual(ngx.temp_files(), [])
+        recs = ngx.access_records()
+        self.assertEqual(len(recs), 20)
+        for i, rec in enumerate(recs):
+            self.assertEqual(rec['status'], '200', rec)
+            if i % 2 == 0:
+                # K = 10 (the 19th record) stored the file, then saw FIN
+                self.assertEqual(rec['result'], 'closed_by_device', rec)
+            else:
+                self.assertEqual(rec['result'], 'ok', rec)
+
+    def test_drop_with_rst_keeps_what_arrived(self):
+        """A drop with RST (SO_LINGER 0): whatever the server read before
+        the reset is a verified prefix; the resume starts right after it
+        and the file is byte-exact."""
+        ngx = self.start_nginx(server=SERVER)
+        for k in (1, 5, 9):
+            imei = IMEI + 100 + k
+            with self.subTest(drop_after=k):
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                self.assertEqual(dev.offer(), 0)
+                dev.send_packets(k)
+                time.sleep(0.2)
+                dev.drop(rst=True)
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                self.assertEqual(dev.offer(), k + 1)
+                dev.send_packets()
+                dev.finish()
+                ngx.wait_log('stored "[^"]*/%d/' % imei)
+                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_bad_crc_at_every_packet(self):
+        """For K = 1..10: packet K has a bad CRC; the server asks for K
+        again (RESUME K), the device re-sends from K, the file is
+        byte-exact and the sidecar counts one CRC failure."""
+        ngx = self.start_nginx(server=SERVER)
+        for k in range(1, 11):
+            imei = IMEI + 200 + k
+            with self.subTest(crc_error_at=k):
+                s = ngx.connect()
+                r = D.Device(s, imei=imei).run(
+                    {D.FLAG_PHOTO_FRONT: BODY},
+                    meta={D.FLAG_PHOTO_FRONT: meta()}, crc_error_at=k)
+                self.assertTrue(r.closed)
+                self.assertEqual(r.resumes, [0, k])
+                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+                side = os.path.join(ngx.store, str(imei), NAME_10 + '.json')
+                with open(side) as f:
+                    text = f.read()
+                self.assertIn('"crc_failures": 1,', text)
+                self.assertIn('"packets": 10,', text)
+        self.assertEqual(ngx.temp_files(), [])
+        for rec in ngx.wait_access(10):
+            self.assertEqual((rec['status'], rec['result'], rec['files']),
+                             ('200', 'ok', '1'), rec)
+
+    def test_silent_device_mid_file(self):
+        """The device sends 4 packets and goes silent without a FIN: the
+        server closes it after dualcam_timeout (1s), keeps the 4 verified
+        packets in the temp dir, and a new connection resumes at 5."""
+        ngx = self.start_nginx(server=SERVER)
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets(4)
+        took = wait_closed(dev.sock, timeout=5)
+        self.assertGreater(took, 0.8)
+        self.assertLess(took, 3.0)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result']), ('200', 'timeout'))
+        ngx.wait_log(r'\[info\].*device timed out')
+        self.assertEqual(list(partials(ngx.temp).values()), [4096])
+        self.assertEqual(len(ngx.temp_files()), 2)      # + .state
+        self.assertEqual(stored(ngx.store), {})
+
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 5)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+
+class DropsSim(NginxTestCase):
+    """The same faults through dualcam-sim, on a larger file and several
+    devices at once (its own device core, its own reconnects)."""
+
+    def sim_resumes(self, stderr):
+        out = []
+        for line in stderr.splitlines():
+            if line.startswith('resume '):
+                kv = dict(p.split('=', 1) for p in line.split()[1:])
+                out.append((int(kv['imei']), kv['file'], int(kv['unit'])))
+        return out
+
+    def test_sim_drop_crc_stall(self):
+        need_sim(self)
+        ngx = self.start_nginx(server=SERVER)
+        base = 352093082000000
+        # drop after packet 7 of each file: reconnect, RESUME 8
+        r = ngx.sim('--devices', 5, '--imei-base', base, '--files',
+                    'photof:30000,videof:70000', '--drop-after', 7,
+                    '--log-resumes', '--verify-store', ngx.store,
+                    '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        res = self.sim_resumes(r.stderr)
+        for i in range(5):
+            for f in ('photof', 'videof'):
+                self.assertEqual([u for m, n, u in res
+                                  if m == base + i and n == f], [0, 8],
+                                 (i, f, res))
+        # bad CRC at packet 3 of every file: RESUME 3
+        r = ngx.sim('--devices', 5, '--imei-base', base + 10, '--files',
+                    'photof:30000,videof:70000', '--crc-error-at', 3,
+                    '--log-resumes', '--verify-store', ngx.store,
+                    '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        res = self.sim_resumes(r.stderr)
+        for i in range(5):
+            for f in ('photof', 'videof'):
+                self.assertEqual([u for m, n, u in res
+                                  if m == base + 10 + i and n == f], [0, 3],
+                                 (i, f, res))
+        # stall after packet 5: the server times the devices out
+        t0 = time.time()
+        r = ngx.sim('--devices', 5, '--imei-base', base + 20, '--files',
+                    'photof:30000', '--stall-after', 5, '--timeout', 30)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertLess(time.time() - t0, 10)
+        parts = partials(ngx.temp)
+        self.assertEqual(sorted(parts.values()), [5 * 1024] * 5, parts)
+        # (a later dualcam-sim run cannot resume them: its metadata
+        # carries the time it started as the capture time, so it offers
+        # other files; test_silent_device_mid_file covers the resume)
+        timeouts = [x for x in ngx.access_records()
+                    if x['result'] == 'timeout']
+        self.assertEqual(len(timeouts), 5)
