@@ -45,6 +45,7 @@ static int sim_append(sim_dev_t *d, const unsigned char *p, size_t n);
 static void sim_close(sim_t *s, sim_dev_t *d);
 static void sim_lost(sim_t *s, sim_dev_t *d);
 static void sim_retry(sim_t *s, sim_dev_t *d, unsigned delay);
+static void sim_failed(sim_t *s, sim_dev_t *d, sim_err_e err);
 static void sim_finish(sim_t *s, sim_dev_t *d);
 static uint32_t sim_pending(sim_t *s, sim_dev_t *d);
 
@@ -267,8 +268,7 @@ sim_connect(sim_t *s, sim_dev_t *d)
                     (unsigned long long) d->imei, strerror(errno));
         }
 
-        s->stats.err[SIM_ERR_CONNECT]++;
-        sim_finish(s, d);
+        sim_failed(s, d, SIM_ERR_CONNECT);
         return;
     }
 
@@ -285,9 +285,7 @@ sim_connect(sim_t *s, sim_dev_t *d)
 
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
         perror("dualcam-sim: epoll_ctl");
-        s->stats.err[SIM_ERR_CONNECT]++;
-        sim_close(s, d);
-        sim_finish(s, d);
+        sim_failed(s, d, SIM_ERR_CONNECT);
         return;
     }
 
@@ -299,9 +297,7 @@ sim_connect(sim_t *s, sim_dev_t *d)
                     (unsigned long long) d->imei, strerror(errno));
         }
 
-        s->stats.err[SIM_ERR_CONNECT]++;
-        sim_close(s, d);
-        sim_finish(s, d);
+        sim_failed(s, d, SIM_ERR_CONNECT);
     }
 
     /* connected or not, the first EPOLLOUT edge tells */
@@ -334,9 +330,7 @@ sim_event(sim_t *s, sim_dev_t *d)
                         (unsigned long long) d->imei, strerror(err));
             }
 
-            s->stats.err[SIM_ERR_CONNECT]++;
-            sim_close(s, d);
-            sim_finish(s, d);
+            sim_failed(s, d, SIM_ERR_CONNECT);
             return;
         }
 
@@ -348,9 +342,7 @@ sim_event(sim_t *s, sim_dev_t *d)
         }
 
         if (sim_tls_new(s, d) != 0) {
-            s->stats.err[SIM_ERR_TLS]++;
-            sim_close(s, d);
-            sim_finish(s, d);
+            sim_failed(s, d, SIM_ERR_TLS);
             return;
         }
 
@@ -371,9 +363,7 @@ sim_event(sim_t *s, sim_dev_t *d)
                         (unsigned long long) d->imei);
             }
 
-            s->stats.err[SIM_ERR_TLS]++;
-            sim_close(s, d);
-            sim_finish(s, d);
+            sim_failed(s, d, SIM_ERR_TLS);
             return;
         }
 
@@ -937,6 +927,24 @@ sim_lost(sim_t *s, sim_dev_t *d)
                 "files pending\n", (unsigned long long) d->imei);
     }
 
+    sim_finish(s, d);
+}
+
+
+/* a connect or a handshake failed: try again while reconnects are left */
+
+static void
+sim_failed(sim_t *s, sim_dev_t *d, sim_err_e err)
+{
+    sim_close(s, d);
+
+    if (d->reconnects_left) {
+        d->reconnects_left--;
+        sim_retry(s, d, s->opts->reconnect_delay);
+        return;
+    }
+
+    s->stats.err[err]++;
     sim_finish(s, d);
 }
 

@@ -59,9 +59,11 @@ static const char  sim_usage[] =
 "How they send:\n"
 "  -r, --rate BYTES/S       per-device token bucket (0: unlimited, default);\n"
 "                           a GSM tracker does 3000-20000\n"
-"      --reconnects N       reconnect N times after the server closed the\n"
-"                           connection with files pending (default 0)\n"
-"      --reconnect-delay MS before reconnecting after a drop (default 200)\n"
+"      --reconnects N       per device, retry a failed connect or handshake,\n"
+"                           or reconnect after the server closed with files\n"
+"                           pending, up to N times (default 0)\n"
+"      --reconnect-delay MS wait before any reconnect (default 200): the\n"
+"                           server should see the close before the resume\n"
 "\n"
 "Faults (for tests of the server):\n"
 "      --crc-error-at K     packet K of every file goes out once with a bad\n"
@@ -99,6 +101,18 @@ static const char  sim_usage[] =
 "                           colons ignored) or the content of FILE\n"
 "\n"
 "  -h, --help               this text\n"
+"\n"
+"The summary: devices and TCP connections (reconnects included); files\n"
+"offered (devices x --files), delivered (the device heard 00 09 after\n"
+"its last DATA), empty (size 0: the server skips them); file bytes\n"
+"delivered, sent in DATA (resends included) and all bytes written; wall\n"
+"time and MB/s of delivered bytes; per-file time from START to 00 09\n"
+"(p50/p90/p99/max, drops and resumes included); faults injected and\n"
+"RESUMEs beyond the start; errors by kind: refused (CLOSE answered the\n"
+"first init), closed (the server ended the connection with files\n"
+"pending), timeouts (--timeout hit), connect, tls, protocol (the server\n"
+"sent something a device cannot take), status (files answered with\n"
+"--status), skipped (00 09 before the last DATA).\n"
 "\n"
 "Exit status: 0 when every offered file was delivered (files answered\n"
 "with --status, empty files and stalled connections closed by the server\n"
@@ -460,6 +474,7 @@ sim_parse_files(sim_opts_t *o, const char *spec)
     int          ok;
     char        *copy, *item, *save, *colon, *path;
     size_t       n;
+    unsigned     i;
     sim_file_t  *f;
     static const struct {
         const char      *name;
@@ -471,7 +486,6 @@ sim_parse_files(sim_opts_t *o, const char *spec)
         { "videof", DUALCAM_KIND_VIDEO, DUALCAM_SIDE_FRONT },
         { "videor", DUALCAM_KIND_VIDEO, DUALCAM_SIDE_REAR },
     };
-    unsigned     i;
 
     copy = strdup(spec);
 
