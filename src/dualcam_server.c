@@ -168,8 +168,11 @@ dualcam_server_step(dualcam_server_t *s, const unsigned char *in,
             break;
         }
 
+        /* (in may be NULL with len 0: no arithmetic on it then) */
+
         used = 0;
-        rc = dualcam_server_frame(s, in + pos, len - pos, &used, action);
+        rc = dualcam_server_frame(s, pos ? in + pos : in, len - pos, &used,
+                                  action);
         pos += used;
 
         if (rc == DUALCAM_AGAIN) {
@@ -254,9 +257,9 @@ dualcam_server_timer(dualcam_server_t *s, dualcam_action_t *action)
 
     if (++s->resume_repeats > s->conf.max_resume_repeats) {
         dualcam_server_fail(s, DUALCAM_RESULT_TIMEOUT, DUALCAM_LOG_NOTICE,
-                            "no SYNC for %s after %u RESUME %u repeats",
-                            s->file.name, s->conf.max_resume_repeats,
-                            (unsigned) s->resume_value);
+                            "no SYNC for %s: RESUME %u repeated %u times",
+                            s->file.name, (unsigned) s->resume_value,
+                            s->conf.max_resume_repeats);
 
     } else {
         dualcam_put32(buf, s->resume_value);

@@ -889,6 +889,7 @@ START_TEST(test_server_timer)
 
     ck_assert_int_eq(dualcam_server_timer(&t.s, &act), DUALCAM_ACTION);
     ck_assert_int_eq(act.type, DUALCAM_ACT_LOG);
+    ck_assert(strstr(act.msg, "RESUME 0 repeated 2 times") != NULL);
     dualcam_harness_record(&t.h, &t.s, &act);
     dualcam_harness_pump(&t.h, &t.s);
 
