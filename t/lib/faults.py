@@ -131,6 +131,38 @@ def tmpfs(size):
         os.rmdir(d)
 
 
+def mount_tmpfs(test, size):
+    """tmpfs() for a unittest.TestCase: mounted now, unmounted by a
+    cleanup (cleanups run after tearDown, i.e. after nginx stopped)."""
+    cm = tmpfs(size)
+    d = cm.__enter__()
+    test.addCleanup(cm.__exit__, None, None, None)
+    return d
+
+
+def fill(directory, name='filler', leave_pages=0):
+    """Fill the file system of directory (ENOSPC), then give back
+    leave_pages pages of 4 KiB; returns the filler's path."""
+    path = os.path.join(directory, name)
+    chunk = b'\0' * 65536
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        while os.write(fd, chunk) > 0:
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    size = os.path.getsize(path)
+    os.truncate(path, max(0, (size // 4096 - leave_pages) * 4096))
+    return path
+
+
+def free_pages(directory):
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize // 4096
+
+
 def can_mount():
     """True when this process may mount a tmpfs (root in a sandbox that
     allows it)."""
