@@ -37,7 +37,8 @@ Placeholders substituted in every piece of text: @PORT@ (device port),
 
 Attributes: prefix, conf_path, error_log_path, access_log_path, pid_path,
 store, temp, port, port2, port3, http_port, cert, key, proc (Popen of the
-master), conf (the generated text).
+master), conf (the generated text), module (a private copy of the .so,
+so that a rebuild during a test cannot crash its workers).
 
 Methods:
     start()                 write the conf, start nginx, wait for the pid file
@@ -56,6 +57,8 @@ Methods:
     check_log()             raise AssertionError on unexpected bad lines
     sim(*args, timeout=120, port=None, tls=None) run build/dualcam-sim with
                             --host 127.0.0.1 --port <port> [--tls]
+    sim_start(*args, port=None, tls=None) the same in the background
+                            (a Popen)
     store_files(), temp_files() (relative paths, sorted)
     connect(port=None, tls=None) -> socket (TLS: ssl-wrapped, no verify)
 
@@ -207,6 +210,14 @@ class Nginx(object):
         self.cert = self.key = None
         if ssl:
             self.cert, self.key = make_cert(self.prefix)
+        # a private copy: a rebuild of build/*.so while this nginx runs
+        # (cp rewrites the file in place) must not crash its workers
+        self.module = os.path.join(self.prefix,
+                                   'ngx_stream_dualcam_module.so')
+        if os.path.exists(MODULE):
+            shutil.copyfile(MODULE, self.module)
+        else:
+            self.module = MODULE
         self.proc = None
         self._master = None
         self._expected = []
@@ -240,7 +251,7 @@ class Nginx(object):
         conf.append('pid @PREFIX@/logs/nginx.pid;')
         conf.append('error_log @PREFIX@/logs/error.log %s;' % log_level)
         conf.append('load_module %s;' % STREAM_MODULE)
-        conf.append('load_module %s;' % MODULE)
+        conf.append('load_module %s;' % self.module)
         conf.append('events { worker_connections 1024; }')
         conf.append(main)
         conf.append('stream {\n'
@@ -516,6 +527,17 @@ class Nginx(object):
                 r.returncode, ' '.join(cmd), r.stderr[-3000:]))
         return r
 
+    def sim_start(self, *args, port=None, tls=None):
+        """dualcam-sim in the background: a Popen (text pipes); collect
+        it with .communicate(timeout=...)."""
+        cmd = [SIM, '--host', '127.0.0.1', '--port',
+               str(port or self.port)]
+        if tls if tls is not None else self.ssl:
+            cmd.append('--tls')
+        cmd += [str(a) for a in args]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
     def connect(self, port=None, tls=None, timeout=10):
         """A connected socket to the device port (TLS when ssl=True)."""
         s = socket.create_connection(('127.0.0.1', port or self.port),
@@ -542,7 +564,7 @@ def adapt_example(text, ngx):
         return '%s127.0.0.1:%d' % (m.group(1), ports[old])
 
     text = re.sub(r'load_module\s+\S*ngx_stream_dualcam_module\.so;',
-                  'load_module %s;' % MODULE, text)
+                  'load_module %s;' % ngx.module, text)
     text = re.sub(r'load_module\s+\S*ngx_stream_module\.so;',
                   'load_module %s;' % STREAM_MODULE, text)
     text = re.sub(r'(listen\s+)(?:[\d.]+:)?(\d+)', port, text)
