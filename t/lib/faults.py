@@ -45,6 +45,21 @@ def meta(time_ms=TIME_MS, flag=D.FLAG_PHOTO_FRONT):
                      file_type=flag)
 
 
+def server_block(extra='', temp_levels=''):
+    """A server block like the harness's default one, for
+    Nginx(stream=...), with extra directives and temp path levels (the
+    default block names dualcam_temp_path already, which may not be
+    repeated)."""
+    return '''
+    server {
+        listen 127.0.0.1:@PORT@;
+        dualcam;
+        dualcam_store @STORE@;
+        dualcam_temp_path @TEMP@ %s;
+        %s
+    }''' % (temp_levels, extra)
+
+
 def stored(ngx_store, imei=IMEI):
     """{name: bytes} of the stored files of imei (sidecars left out)."""
     d = os.path.join(ngx_store, str(imei))
