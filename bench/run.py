@@ -240,7 +240,8 @@ STATUS_LOCATION = '/status'
 
 
 def start_nginx(workers=1, connections=1024, fsync_server=True,
-                zone_size='64m', backlog=4096, extra_server=''):
+                zone_size='64m', backlog=4096, extra_server='',
+                log_level='notice'):
     """An nginx with a default server on port (dualcam_fsync default) and,
     with fsync_server, a second one on port2 with dualcam_fsync off."""
     listen = 'listen 127.0.0.1:%s reuseport backlog=%d;' % ('%s', backlog)
@@ -256,7 +257,7 @@ def start_nginx(workers=1, connections=1024, fsync_server=True,
         stream += server % ('@PORT2@', 'dualcam_fsync off; ' + extra_server)
     ngx = harness.Nginx(
         stream=stream, zone='bench ' + zone_size, workers=workers,
-        log_level='notice',
+        log_level=log_level,
         main='worker_rlimit_nofile %d;' % NOFILE,
         http=('server { listen 127.0.0.1:@HTTP_PORT@; '
               'location %s { dualcam_status bench; } }' % STATUS_LOCATION))
@@ -277,6 +278,8 @@ def stop_nginx(ngx, keep=False):
     ngx.stop()
     if not keep:
         shutil.rmtree(ngx.prefix, ignore_errors=True)
+    else:
+        log('  kept %s' % ngx.prefix)
 
 
 def status_json(ngx):
@@ -421,9 +424,8 @@ def dualcam_run(ngx, port, devices, size, imei_base, verify):
            'stderr': r.stderr[-2000:], 'cmd': cmd}
     # the sim's own wall time: first connect to last file, without the
     # process start and without --verify-store
-    wall = dict(find_key(j, r'^wall'))
-    if wall:
-        dt = list(wall.values())[0]
+    if j.get('wall_s'):
+        dt = j['wall_s']
     return dt, cpu1 - cpu0, res
 
 
@@ -621,14 +623,14 @@ def scenario_conc(args):
         j = last_json(out.read())
         sim_json.append(j)
         if p.returncode != 0:
-            sim_fail.append('rc %s: %s' % (p.returncode,
-                                           err.read().strip()[-300:]))
+            sim_fail.append('rc %s: %s %s' % (
+                p.returncode, err.read().strip()[-300:], json.dumps(
+                    {k: (j or {}).get(k) for k in ('verify', 'errors',
+                                                   'files_delivered')})))
         out.close()
         err.close()
     for j in sim_json:
-        for path, v in find_key(j or {}, r'^(verify_ok|verified)$'):
-            ok_files += v
-            break
+        ok_files += ((j or {}).get('verify') or {}).get('ok', 0)
 
     t, conn, rss, inuse, mem = peak
     per_dev = (rss - rss0) / conn if conn else float('nan')
@@ -679,16 +681,17 @@ def scenario_conc(args):
 def scenario_faults(args):
     n = args.fault_devices
     files = 'photof:51200,videof:262144'
-    log('== faults: %d devices at once, %s, 1%% bad CRC, 1%% drops'
-        % (n, files))
-    ngx = start_nginx(workers=2, connections=8000, fsync_server=False)
+    log('== faults: %d devices at once, %s, 1%% bad CRC, 1%% drops, '
+        'up to 3 reconnects after a close by the server' % (n, files))
+    ngx = start_nginx(workers=2, connections=8000, fsync_server=False,
+                      log_level='info')
     ngx.label = 'faults'
     try:
         before = status_totals(status_json(ngx))
         cmd = sim_cmd(ngx.port, n, files, 370000000000000,
                       ['--concurrency', str(n), '--seed', '42',
                        '--crc-error-rate', '0.01', '--drop-rate', '0.01',
-                       '--verify-store', ngx.store])
+                       '--reconnects', '3', '--verify-store', ngx.store])
         dt, r = run_sim(cmd, timeout=300)
         time.sleep(0.3)
         after = status_totals(status_json(ngx))
@@ -697,13 +700,19 @@ def scenario_faults(args):
     finally:
         stop_nginx(ngx, keep=args.keep)
     j = last_json(r.stdout) or {}
+    verified = (j.get('verify') or {}).get('ok', 0)
     row('faults', 'files stored byte-exact', '%d photos, %d videos, '
-        'sim rc %d' % (photos, videos, r.returncode), '%d + %d' % (n, n),
-        photos == n and videos == n and r.returncode == 0)
+        '%d verified, sim rc %d' % (photos, videos, verified, r.returncode),
+        '%d + %d' % (n, n), photos == n and videos == n
+        and verified == 2 * n and r.returncode == 0)
     delta = {k: after[k] - before.get(k, 0) for k in after
              if re.search(r'resume|crc|drop|reconnect|timeout|error', k,
                           re.I)}
-    simk = dict(find_key(j, r'resume|crc|drop|reconnect|retr|error'))
+    simk = {k: v for k, v in find_key(
+        j, r'^(connections|resumes|drops|crc_errors)$|.') if
+        re.match(r'^(connections|resumes|drops|crc_errors)$|^errors\.', k)
+        and v}
+    verified = (j.get('verify') or {}).get('ok', 0)
     row('faults', 'resumes (status totals)', ', '.join(
         '%s %d' % (k.split('.')[-1], v) for k, v in sorted(delta.items())
         if v) or 'none counted')
@@ -711,7 +720,10 @@ def scenario_faults(args):
         '%s %s' % (k, v) for k, v in sorted(simk.items())) or 'n/a')
     row('faults', 'wall time, s', '%.1f' % dt)
     if r.returncode != 0:
-        note('faults: sim stderr: `%s`' % r.stderr.strip()[-400:])
+        note('faults: sim rc %d, stderr: `%s`, summary: `%s`' % (
+            r.returncode, r.stderr.strip()[-400:], json.dumps(
+                {k: j.get(k) for k in ('verify', 'errors',
+                                       'files_delivered')})))
 
 
 def annotate(outfile, top=12):
