@@ -66,7 +66,8 @@ ASan / wrappers: DUALCAM_NGINX (default /usr/sbin/nginx) is the binary;
 DUALCAM_NGINX_WRAPPER (e.g. "valgrind -q") is split with shlex and put in
 front of it; DUALCAM_MODULE overrides the module path; LD_PRELOAD and
 ASAN_OPTIONS etc. from the environment are passed through to nginx.
-DUALCAM_KEEP=1 keeps the temp dirs for post-mortem.
+DUALCAM_KEEP=1 keeps the temp dirs for post-mortem.  DUALCAM_MASTER_PROCESS=off
+runs nginx as one process (valgrind).
 """
 
 import os
@@ -247,7 +248,9 @@ class Nginx(object):
             conf.append('user %s %s;' % user)
         conf.append('worker_processes %d;' % workers)
         conf.append('daemon off;')
-        conf.append('master_process on;')
+        # DUALCAM_MASTER_PROCESS=off: one process (make test-valgrind)
+        self.master_process = os.environ.get('DUALCAM_MASTER_PROCESS', 'on')
+        conf.append('master_process %s;' % self.master_process)
         conf.append('pid @PREFIX@/logs/nginx.pid;')
         conf.append('error_log @PREFIX@/logs/error.log %s;' % log_level)
         conf.append('load_module %s;' % STREAM_MODULE)
@@ -337,7 +340,8 @@ class Nginx(object):
             raise RuntimeError('nginx did not write its pid file')
         if wait_port:
             self.wait_port(self.port, deadline - time.time())
-        while time.time() < deadline and not self.worker_pids():
+        while (time.time() < deadline and self.master_process == 'on'
+               and not self.worker_pids()):
             time.sleep(0.02)
         return self
 
