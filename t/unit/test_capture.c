@@ -10,6 +10,7 @@
 
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,102 @@ static const unsigned char  dualcam_q_resume[] = {
 };
 static const unsigned char  dualcam_q_repeat[] = { 0x00, 0x09 };
 static const unsigned char  dualcam_q_close[] = { 0x00, 0x00, 0x00, 0x00 };
+
+
+/* SHA-256 (FIPS 180-4), small and slow: for one 29 KB file per run */
+
+static const uint32_t  dualcam_sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+};
+
+
+#define dualcam_ror(x, n)  (((x) >> (n)) | ((x) << (32 - (n))))
+
+
+static void
+dualcam_sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    int       i;
+    uint32_t  w[64], v[8], t1, t2;
+
+    for (i = 0; i < 16; i++) {
+        w[i] = dualcam_get32(p + 4 * i);
+    }
+
+    for (i = 16; i < 64; i++) {
+        w[i] = w[i - 16] + w[i - 7]
+               + (dualcam_ror(w[i - 15], 7) ^ dualcam_ror(w[i - 15], 18)
+                  ^ (w[i - 15] >> 3))
+               + (dualcam_ror(w[i - 2], 17) ^ dualcam_ror(w[i - 2], 19)
+                  ^ (w[i - 2] >> 10));
+    }
+
+    memcpy(v, h, sizeof(v));
+
+    /* v[] is a..h; each round shifts it by one */
+
+    for (i = 0; i < 64; i++) {
+        t1 = v[7] + (dualcam_ror(v[4], 6) ^ dualcam_ror(v[4], 11)
+                     ^ dualcam_ror(v[4], 25))
+             + ((v[4] & v[5]) ^ (~v[4] & v[6])) + dualcam_sha_k[i] + w[i];
+        t2 = (dualcam_ror(v[0], 2) ^ dualcam_ror(v[0], 13)
+              ^ dualcam_ror(v[0], 22))
+             + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+
+        memmove(v + 1, v, 7 * sizeof(uint32_t));
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+
+    for (i = 0; i < 8; i++) {
+        h[i] += v[i];
+    }
+}
+
+
+static void
+dualcam_sha256_hex(const unsigned char *p, size_t n, char out[65])
+{
+    int            i;
+    size_t         left;
+    uint32_t       h[8] = {
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+    };
+    unsigned char  tail[128];
+
+    for (left = n; left >= 64; left -= 64, p += 64) {
+        dualcam_sha256_block(h, p);
+    }
+
+    memset(tail, 0, sizeof(tail));
+    memcpy(tail, p, left);
+    tail[left] = 0x80;
+
+    i = left < 56 ? 64 : 128;
+    dualcam_put32(tail + i - 8, (uint32_t) ((uint64_t) n >> 29));
+    dualcam_put32(tail + i - 4, (uint32_t) (n << 3));
+
+    dualcam_sha256_block(h, tail);
+
+    if (i == 128) {
+        dualcam_sha256_block(h, tail + 64);
+    }
+
+    for (i = 0; i < 8; i++) {
+        snprintf(out + 8 * i, 9, "%08x", (unsigned) h[i]);
+    }
+}
 
 
 static void
@@ -134,6 +231,17 @@ dualcam_capture_run(dualcam_harness_t *h, dualcam_server_t *s,
 
 START_TEST(test_capture_fixture)
 {
+    char  hex[65];
+
+    dualcam_sha256_hex((const unsigned char *) "abc", 3, hex);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223"
+                          "b00361a396177a9cb410ff61f20015ad");
+
+    /* the JPEG the device sent (RESEARCH.md a.7) */
+    dualcam_sha256_hex(dualcam_jpeg, dualcam_jpeg_len, hex);
+    ck_assert_str_eq(hex, "e4db7ae7a4dce10feca83750501ec117"
+                          "8fcade6319efb39733dca5ba73b229cd");
+
     ck_assert_uint_eq(dualcam_fx.nframes, 34);
     ck_assert_uint_eq(dualcam_jpeg_len, 29395);
     ck_assert_uint_eq(dualcam_jpeg[0], 0xff);
@@ -155,6 +263,7 @@ static const int  dualcam_capture_order[] = {
 
 START_TEST(test_capture_whole)
 {
+    char                hex[65];
     size_t              i, n, nelts;
     dualcam_file_t     *f;
     dualcam_server_t    s;
@@ -164,6 +273,10 @@ START_TEST(test_capture_whole)
     dualcam_harness_feed(&h, &s, dualcam_fx.all, dualcam_fx.all_len, NULL,
                          0);
     dualcam_capture_verify(&h, "whole");
+
+    dualcam_sha256_hex(h.files[0].data, h.files[0].len, hex);
+    ck_assert_str_eq(hex, "e4db7ae7a4dce10feca83750501ec117"
+                          "8fcade6319efb39733dca5ba73b229cd");
 
     ck_assert_uint_eq(s.imei, 863719061653375ULL);
     ck_assert_uint_eq(s.protocol, 5);
