@@ -148,6 +148,79 @@ class Drops(NginxTestCase):
         self.assertEqual(ngx.temp_files(), [])
 
 
+class BadInput(NginxTestCase):
+    """A device that goes wrong mid-file: the session ends (400), the
+    verified prefix stays, and the next connection resumes after it."""
+
+    def test_crc_limit_keeps_prefix(self):
+        """dualcam_max_crc_errors 3: packet 4 goes bad again and again;
+        three times the server asks for it again, the fourth ends the
+        session (400, crc_limit) with packets 1..3 kept; the next
+        connection resumes at 4, byte-exact."""
+        ngx = self.start_nginx(server=SERVER + 'dualcam_max_crc_errors 3;')
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets(3)
+        resumes = []
+        for _ in range(10):
+            dev.send_packets(1, bad_crc_at=dev.next)
+            try:
+                resumes.append(dev.sync())
+            except (AssertionError, D.ServerClosed):
+                break
+        self.assertEqual(resumes, [4, 4, 4])
+        wait_closed(dev.sock, timeout=3)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result']), ('400', 'crc_limit'))
+        self.assertEqual(list(partials(ngx.temp).values()), [3 * 1024])
+
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 4)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_garbage_mid_file_keeps_prefix(self):
+        """After 6 good packets the device sends an unknown command: 400,
+        protocol_error, packets 1..6 kept; the next connection resumes at
+        7, byte-exact."""
+        ngx = self.start_nginx(server=SERVER)
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets(6)
+        dev.dev.send(D.frame(0x0077, b'\xde\xad\xbe\xef'))
+        wait_closed(dev.sock, timeout=3)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result']),
+                         ('400', 'protocol_error'))
+        self.assertEqual(list(partials(ngx.temp).values()), [6 * 1024])
+
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 7)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_resume_off_leaves_nothing(self):
+        """dualcam_resume off: a drop mid-file leaves no temp file at
+        all, and the next offer starts from the first packet."""
+        ngx = self.start_nginx(server=SERVER + 'dualcam_resume off;')
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets(5)
+        dev.drop()
+        ngx.wait_access(1)
+        self.assertEqual(ngx.temp_files(), [])
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+
 class DropsSim(NginxTestCase):
     """The same faults through dualcam-sim, on a larger file and several
     devices at once (its own device core, its own reconnects)."""
