@@ -35,12 +35,12 @@ enum {
 
 /* queued actions, handed out in this order */
 
-#define DUALCAM_P_LOG       0x01
-#define DUALCAM_P_ABORT     0x02
-#define DUALCAM_P_PROGRESS  0x04
-#define DUALCAM_P_COMMIT    0x08
-#define DUALCAM_P_SEND      0x10
-#define DUALCAM_P_CLOSE     0x20
+#define DUALCAM_P_LOG       0x01u
+#define DUALCAM_P_ABORT     0x02u
+#define DUALCAM_P_PROGRESS  0x04u
+#define DUALCAM_P_COMMIT    0x08u
+#define DUALCAM_P_SEND      0x10u
+#define DUALCAM_P_CLOSE     0x20u
 
 
 /* a frame was handled and produced no action of its own */
