@@ -32,6 +32,17 @@ STREAM = '''
 '''
 
 BODY = content(10)
+
+
+def server_block_temp(temp):
+    return '''
+    server {
+        listen 127.0.0.1:@PORT@;
+        dualcam;
+        dualcam_store @STORE@;
+        dualcam_temp_path %s;
+        dualcam_timeout 2s;
+    }''' % temp
 BIG = content(100, seed=2)
 NAME_100 = NAME_10
 
@@ -163,6 +174,53 @@ class Disk(NginxTestCase):
         self.upload(ngx, BODY, first=10)
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
         self.assertEqual(ngx.temp_files(), [])
+
+    def test_disk_full_at_file_open(self):
+        """The file system is full before the START: the partial's state
+        record cannot be written: crit, 500, and neither an empty partial
+        nor an empty state record is left behind."""
+        fs = mount_tmpfs(self, '256k')
+        ngx = self.start_on(fs)
+        ngx.expect_log(r'\[crit\].*No space left on device')
+        filler = fill(fs, leave_pages=0)
+        self.assertEqual(free_pages(fs), 0)
+        dev = StepDevice(ngx.connect(), BODY)
+        dev.dev.send(D.init_packet(IMEI, D.FLAG_PHOTO_FRONT))
+        dev.expect(0x000A)
+        dev.dev.send(D.frame(0x000B, meta()))
+        dev.expect(0x0008)
+        dev.dev.send(D.frame(0x0001, b'\0\0\0\x0a\0\0'))
+        self.send_until_closed(dev)
+        rec = self.last_record(ngx, 1)
+        self.assertEqual((rec['status'], rec['result']),
+                         ('500', 'store_error'))
+        ngx.wait_log(r'\[crit\].*\.state" failed \(28: No space left')
+        self.assertEqual(ngx.store_files(), [])
+        self.assertEqual(ngx.temp_files(), [])
+        os.unlink(filler)
+        self.upload(ngx, BODY, first=0)
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+
+    def test_temp_path_on_another_file_system(self):
+        """A misconfiguration: dualcam_temp_path on a tmpfs, the store
+        elsewhere: link() fails with EXDEV at every commit; crit saying
+        so, 500, nothing in the store, the partial kept."""
+        fs = mount_tmpfs(self, '1m')
+        ngx = self.start_nginx(stream=server_block_temp(fs + '/tmp'))
+        ngx.temp = fs + '/tmp'
+        ngx.expect_log(r'\[crit\].*must be on the file system of '
+                       r'dualcam_store')
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        self.send_until_closed(dev)
+        rec = self.last_record(ngx, 1)
+        self.assertEqual((rec['status'], rec['result']),
+                         ('500', 'store_error'))
+        ngx.wait_log(r'\[crit\].*link\(\) .* failed: dualcam_temp_path must '
+                     r'be on the file system of dualcam_store \(18: '
+                     r'Invalid cross-device link\)')
+        self.assertEqual(ngx.store_files(), [])
+        self.assertEqual(list(partials(ngx.temp).values()), [len(BODY)])
 
     def test_store_read_only_remount(self):
         """The file system of store and temp path is remounted read-only
