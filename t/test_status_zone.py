@@ -136,6 +136,34 @@ class StatusLive(NginxTestCase):
             self.assertGreaterEqual(a + 0.5, b, ends)
 
 
+    def test_tls_sessions(self):
+        """A TLS device shows "tls": true, with its peer and progress."""
+        need_sim(self)
+        ngx = self.start_nginx(ssl=True, zone='z 64k',
+                               http=HTTP_STATUS % 'z')
+        st = StatusClient(ngx)
+        sim = sim_background(ngx, '--devices', 2, '--imei-base', IMEI,
+                             '--files', 'photor:40000', '--rate', 16000,
+                             '--timeout', 60)
+        try:
+            doc = st.wait(lambda d: len(d['sessions']) == 2 and all(
+                s['file'] and s['file']['received'] for s in d['sessions']),
+                timeout=20, what='2 TLS sessions with progress')
+            for s in doc['sessions']:
+                self.assertIs(s['tls'], True)
+                self.assertEqual(s['file']['side'], 'rear')
+            out, err = sim.communicate(timeout=60)
+        finally:
+            if sim.poll() is None:
+                sim.kill()
+                sim.communicate()
+        self.assertEqual(sim.returncode, 0, err[-3000:])
+        ngx.wait_access(2)
+        doc = st.wait(lambda d: d['totals']['files_stored'] == 2,
+                      what='2 files')
+        self.assertEqual(stored(doc, 'photo', 'rear'), 2)
+
+
 class StatusCounters(NginxTestCase):
 
     def check_prometheus_matches(self, st, doc):
@@ -180,7 +208,8 @@ class StatusCounters(NginxTestCase):
         allow = os.path.join('@PREFIX@', 'imeis.txt')
         ngx = self.start_nginx(start=False, zone='z 1m recent=100',
                                server='dualcam_allow_imei '
-                                      '@PREFIX@/imeis.txt;',
+                                      '@PREFIX@/imeis.txt;\n'
+                                      '        dualcam_timeout 1s;',
                                http=HTTP_STATUS % 'z')
         with open(ngx.subst(allow), 'w') as f:
             for i in range(100):
@@ -217,12 +246,25 @@ class StatusCounters(NginxTestCase):
                     '--expect-refused', '--timeout', 60)
         self.assertEqual(r.returncode, 0, r.stderr[-3000:])
 
-        ngx.wait_access(3 + 2 + 2 + 2 + 4)
+        # 1 device going silent mid-file: closed after dualcam_timeout
+        r = ngx.sim('--devices', 1, '--imei-base', IMEI + 40, '--files',
+                    'photof:20000', '--stall-after', 5, '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+
+        # 1 connection sending garbage instead of an init
+        sock = ngx.connect()
+        sock.sendall(b'GET / HTTP/1.0\r\n\r\n' + b'\xff' * 64)
+        sock.settimeout(10)
+        while sock.recv(4096):
+            pass
+        sock.close()
+
+        ngx.wait_access(3 + 2 + 2 + 2 + 4 + 1 + 1)
         doc = st.wait(lambda d: d['totals']['sessions_active'] == 0,
                       timeout=10, what='no active session')
         t = doc['totals']
 
-        self.assertEqual(t['connections'], 13)
+        self.assertEqual(t['connections'], 15)
         self.assertEqual(stored(doc, 'photo', 'front'), 3 + 2)
         self.assertEqual(stored(doc, 'photo', 'rear'), 3)
         self.assertEqual(stored(doc, 'video', 'front'), 3)
@@ -236,9 +278,13 @@ class StatusCounters(NginxTestCase):
         self.assertEqual(t['device_status'], {'3': 2})
         self.assertEqual(t['refused'], 4)
         self.assertEqual(t['sessions_ended']['refused'], 4)
-        self.assertEqual(t['protocol_errors'], 0)
-        self.assertEqual(t['timeouts'], 0)
+        self.assertEqual(t['protocol_errors'], 1)
+        self.assertEqual(t['sessions_ended']['protocol_error'], 1)
+        self.assertEqual(t['timeouts'], 1)
+        self.assertEqual(t['sessions_ended']['timeout'], 1)
         self.assertEqual(t['store_errors'], 0)
+        # the stalled file and the STATUS-answered requests never made it
+        self.assertGreaterEqual(t['files_failed'], 1)
         self.assertEqual(len(ngx.store_files()) -
                          len([f for f in ngx.store_files()
                               if f.endswith('.json')]), 12)
