@@ -51,6 +51,10 @@ typedef struct {
 /* called for every action after it has been checked */
 typedef void (*fz_action_pt)(void *ctx, dualcam_action_t *a);
 
+/* at FILE_OPEN: non-zero and *bytes set to resume from what is held */
+typedef int (*fz_resume_pt)(void *ctx, dualcam_file_t *file,
+    uint64_t *bytes);
+
 
 typedef struct {
     dualcam_server_t          s;
@@ -61,6 +65,7 @@ typedef struct {
     unsigned char            *in;           /* exact copy given to step */
 
     fz_action_pt              on_action;
+    fz_resume_pt              on_resume;
     void                     *ctx;
 
     unsigned                  closed:1;

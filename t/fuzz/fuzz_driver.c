@@ -561,6 +561,10 @@ fz_file_open(fz_server_t *f, dualcam_action_t *a)
     fz_assert(file->name_len <= DUALCAM_PATH_MAX);
     fz_assert(file->name[sizeof(file->name) - 1] == '\0');
 
+    if (f->on_resume != NULL && f->on_resume(f->ctx, file, &want)) {
+        goto resume;
+    }
+
     switch (f->opts.resume_mode) {
     case 0:
         return;
@@ -586,6 +590,8 @@ fz_file_open(fz_server_t *f, dualcam_action_t *a)
         want = f->bound + 1;
         break;
     }
+
+resume:
 
     got = dualcam_server_resume_from(&f->s, want);
 

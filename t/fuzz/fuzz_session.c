@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_QUEUE_MAX      (4 * 1024 * 1024)
 #define FZ_INITS_MAX      12
 #define FZ_TIMERS_MAX     24
-#define FZ_CONTENT_MAX    (256 * 1024)
+#define FZ_CONNS_MAX      8
+#define FZ_CONTENT_MAX    (64 * 1024)
 #define FZ_META_MAX       200
 #define FZ_PATH_LEN       64
 #define FZ_FRAME_MAX      (4 + 4 + DUALCAM_PACKET_SIZE + 2 + FZ_META_MAX)
@@ -66,6 +67,8 @@ enum {
     FZ_MUT_SYNC,            /* a SYNC nobody asked for, before the frame */
     FZ_MUT_INIT,            /* an init out of turn, before the frame */
     FZ_MUT_HOLD,            /* the RESUME finds this many frames in flight */
+    FZ_MUT_RECONNECT,       /* part of the frame, a drop, a new connection
+                               that resumes from what the store kept */
     FZ_MUT_N
 };
 
@@ -84,6 +87,11 @@ typedef struct {
     size_t                    meta_len;
     unsigned char             path[FZ_PATH_LEN];
     size_t                    path_len;
+
+    /* the store: verified bytes kept from an aborted connection */
+    unsigned char            *shadow;
+    size_t                    shadow_cap;
+    uint64_t                  kept;
 } fz_dfile_t;
 
 
@@ -100,7 +108,7 @@ typedef struct {
     unsigned char            *content;      /* all files' bytes */
 
     /* server to device */
-    unsigned char             sin[4 + 65536];
+    unsigned char             sin[2048];
     size_t                    sin_len;
 
     /* device to server */
@@ -122,15 +130,16 @@ typedef struct {
     unsigned                  gone:1;       /* device closed */
     unsigned                  silent:1;
     unsigned                  closed:1;     /* server sent CLOSE */
-    unsigned                  fired:1;      /* any mutation applied */
+    unsigned                  fired:1;      /* a mutation that may end
+                                               the session badly */
     unsigned                  garbled:1;    /* one changed frame bytes */
+    unsigned                  reconnect:1;  /* the device comes back */
     unsigned                  odd:1;        /* no "must end OK" oracle */
 
-    /* the file the server has open, as the store would hold it */
+    /* the file the server has open */
     fz_dfile_t               *open;
-    unsigned char            *shadow;
-    size_t                    shadow_cap;
     unsigned                  commits;
+    unsigned                  conns;
 
     fz_server_t              *srv;
 } fz_dev_t;
@@ -243,7 +252,12 @@ fz_dev_frame(fz_dev_t *d, const unsigned char *p, size_t n)
         op = m[0] % FZ_MUT_N;
         a1 = m[3];
         a2 = m[4];
-        d->fired = 1;
+
+        if (op != FZ_MUT_SPLIT && op != FZ_MUT_HOLD
+            && op != FZ_MUT_RECONNECT)
+        {
+            d->fired = 1;
+        }
 
         switch (op) {
 
@@ -273,6 +287,15 @@ fz_dev_frame(fz_dev_t *d, const unsigned char *p, size_t n)
                 fz_q_raw(d, f, k);
             }
             d->gone = 1;
+            return;
+
+        case FZ_MUT_RECONNECT:
+            k = a1 % n;
+            if (k > 0) {
+                fz_q_raw(d, f, k);
+            }
+            d->gone = 1;
+            d->reconnect = 1;
             return;
 
         case FZ_MUT_JUNK:
@@ -670,47 +693,102 @@ fz_dev_action(void *ctx, dualcam_action_t *a)
             break;
         }
 
-        /* what an earlier connection left: the true bytes */
         got = d->srv->reused;
         if (got > df->size) {
+            /* "held" more than the file has: a pretend store */
             d->odd = 1;
             d->open = NULL;
             break;
         }
-        memset(d->shadow, 0, d->shadow_cap);
-        memcpy(d->shadow, df->content, got);
+
+        if (got > df->kept) {
+            /* pretend an earlier connection left the true bytes */
+            memcpy(df->shadow, df->content, got);
+        }
         break;
 
     case DUALCAM_ACT_FILE_WRITE:
-        if (d->open == NULL) {
+        df = d->open;
+        if (df == NULL || a->offset >= df->shadow_cap) {
             break;
         }
-        if (a->offset >= d->shadow_cap) {
-            break;
-        }
-        k = a->offset + a->len <= d->shadow_cap ? a->len
-                                                 : d->shadow_cap - a->offset;
-        memcpy(d->shadow + a->offset, a->data, k);
+        k = a->offset + a->len <= df->shadow_cap ? a->len
+                                                  : df->shadow_cap - a->offset;
+        memcpy(df->shadow + a->offset, a->data, k);
         break;
 
     case DUALCAM_ACT_FILE_COMMIT:
         d->commits++;
         df = d->open;
         d->open = NULL;
-        if (df == NULL || d->garbled) {
+        if (df == NULL) {
+            break;
+        }
+        df->kept = 0;
+        if (d->garbled) {
             break;
         }
         fz_assert(a->offset == df->size);
-        fz_assert(memcmp(d->shadow, df->content, df->size) == 0);
+        fz_assert(memcmp(df->shadow, df->content, df->size) == 0);
         break;
 
     case DUALCAM_ACT_FILE_ABORT:
+        df = d->open;
         d->open = NULL;
+        if (df != NULL) {
+            /* the verified prefix stays for the next connection */
+            df->kept = a->file->received;
+            fz_assert(df->kept <= df->shadow_cap);
+        }
         break;
 
     default:
         break;
     }
+}
+
+
+/* FILE_OPEN: resume from what an earlier connection verified */
+
+static int
+fz_dev_resume_hook(void *ctx, dualcam_file_t *file, uint64_t *bytes)
+{
+    fz_dev_t  *d;
+
+    d = ctx;
+
+    (void) file;
+
+    if (d->cur == NULL || d->cur->kept == 0) {
+        return 0;
+    }
+
+    *bytes = d->cur->kept;
+
+    return 1;
+}
+
+
+/* a new connection: the device forgets the server, not its files */
+
+static void
+fz_dev_connect(fz_dev_t *d)
+{
+    d->cur = NULL;
+    d->path_cur = NULL;
+    d->sin_len = 0;
+    d->qlen = 0;
+    d->qpos = 0;
+    d->nends = 0;
+    d->split = 0;
+    d->inits = 0;
+    d->gone = 0;
+    d->silent = 0;
+    d->closed = 0;
+    d->reconnect = 0;
+    d->open = NULL;
+
+    fz_dev_init(d);
 }
 
 
@@ -944,6 +1022,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_opts_t     opts;
     fz_rand_t     r;
     fz_dev_t     *d;
+    fz_dfile_t   *df;
     fz_server_t   f;
 
     k = fz_opts_parse(&opts, data, size);
@@ -1000,80 +1079,101 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d->odd = 1;
     }
 
-    d->shadow_cap = FZ_CONTENT_MAX;
-    d->shadow = malloc(d->shadow_cap);
-    fz_assert(d->shadow != NULL);
+    for (i = 0; i < d->nfiles; i++) {
+        df = &d->files[i];
+        df->shadow_cap = (df->size / DUALCAM_PACKET_SIZE + 2)
+                         * DUALCAM_PACKET_SIZE;
+        df->shadow = calloc(1, df->shadow_cap);
+        fz_assert(df->shadow != NULL);
+    }
 
     r.s = opts.seed;
-    fz_server_init(&f, &opts);
-    f.on_action = fz_dev_action;
-    f.ctx = d;
-    d->srv = &f;
 
-    fz_dev_init(d);
-    timers = 0;
+    /* one connection, and another each time the device comes back */
 
-    while (!f.closed) {
-        if (d->qpos < d->qlen) {
-            n = d->qlen - d->qpos;
+    for ( ;; ) {
+        fz_server_init(&f, &opts);
+        f.on_action = fz_dev_action;
+        f.on_resume = fz_dev_resume_hook;
+        f.ctx = d;
+        d->srv = &f;
+        d->conns++;
 
-            switch (fz_rand(&r) & 3) {
-            case 0:
-                k = 1 + fz_rand(&r) % 32;
+        fz_dev_connect(d);
+        timers = 0;
+
+        while (!f.closed) {
+            if (d->qpos < d->qlen) {
+                n = d->qlen - d->qpos;
+
+                switch (fz_rand(&r) & 3) {
+                case 0:
+                    k = 1 + fz_rand(&r) % 32;
+                    break;
+                case 1:
+                    k = 1 + fz_rand(&r) % 2100;
+                    break;
+                case 2:
+                    k = 1 + fz_rand(&r) % 20000;
+                    break;
+                default:
+                    k = n;
+                }
+
+                if (d->split > d->qpos && d->split - d->qpos < k) {
+                    k = d->split - d->qpos;
+                }
+
+                /* what the server takes is delivered before it answers */
+                if (k > n) {
+                    k = n;
+                }
+                if (k > opts.conf.buffer_size - f.len) {
+                    k = opts.conf.buffer_size - f.len;
+                }
+                d->qpos += k;
+                got = fz_server_feed(&f, d->q + d->qpos - k, k);
+                fz_assert(got == k || f.closed);
+
+                if (opts.timers && (fz_rand(&r) & 7) == 0
+                    && dualcam_server_waiting_sync(&f.s))
+                {
+                    /* a slow link: the timer beats the device's SYNC */
+                    d->odd = 1;
+                    fz_server_timer(&f);
+                }
+
+                continue;
+            }
+
+            if (d->gone || d->closed) {
                 break;
-            case 1:
-                k = 1 + fz_rand(&r) % 2100;
-                break;
-            case 2:
-                k = 1 + fz_rand(&r) % 20000;
-                break;
-            default:
-                k = n;
             }
 
-            if (d->split > d->qpos && d->split - d->qpos < k) {
-                k = d->split - d->qpos;
-            }
-
-            /* what the server takes is delivered before it answers */
-            if (k > n) {
-                k = n;
-            }
-            if (k > opts.conf.buffer_size - f.len) {
-                k = opts.conf.buffer_size - f.len;
-            }
-            d->qpos += k;
-            got = fz_server_feed(&f, d->q + d->qpos - k, k);
-            fz_assert(got == k || f.closed);
-
-            if (opts.timers && (fz_rand(&r) & 7) == 0
-                && dualcam_server_waiting_sync(&f.s))
+            /* the device says nothing: the server may repeat its RESUME */
+            if (dualcam_server_waiting_sync(&f.s)
+                && ++timers < FZ_TIMERS_MAX)
             {
-                /* a slow link: the timer beats the device's SYNC */
-                d->odd = 1;
                 fz_server_timer(&f);
+                continue;
             }
 
-            continue;
-        }
-
-        if (d->gone || d->closed) {
             break;
         }
 
-        /* the device says nothing: the server may repeat its RESUME */
-        if (dualcam_server_waiting_sync(&f.s) && ++timers < FZ_TIMERS_MAX) {
-            fz_server_timer(&f);
-            continue;
+        if (!f.closed) {
+            if (!d->reconnect || d->conns == FZ_CONNS_MAX) {
+                d->odd = 1;
+            }
+            fz_server_end(&f, d->gone ? DUALCAM_RESULT_CLOSED_BY_DEVICE
+                                      : DUALCAM_RESULT_TIMEOUT);
         }
 
-        break;
-    }
+        fz_server_free(&f);
 
-    if (!f.closed) {
-        d->odd = 1;
-        fz_server_end(&f, d->gone ? DUALCAM_RESULT_CLOSED_BY_DEVICE
-                                  : DUALCAM_RESULT_TIMEOUT);
+        if (!d->reconnect || d->conns == FZ_CONNS_MAX) {
+            break;
+        }
     }
 
     if (!d->fired && !d->odd) {
@@ -1082,8 +1182,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_assert(d->commits == d->nfiles);
     }
 
-    fz_server_free(&f);
-    free(d->shadow);
+    for (i = 0; i < d->nfiles; i++) {
+        free(d->files[i].shadow);
+    }
+
     free(d->content);
     free(d->q);
     free(d->ends);

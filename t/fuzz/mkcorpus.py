@@ -177,6 +177,15 @@ def session_seeds(cap):
     write('fuzz_session', 'capture-resume',
           head(opts(resume_mode=3, resume_arg=11), [(8, 5, 77, 0)])
           + stream)
+    # drops mid-file: the next connection resumes from the store
+    write('fuzz_session', 'capture-reconnect',
+          head(opts(), [(13, 10, 200, 0)]) + stream)
+    write('fuzz_session', 'capture-reconnect-3',
+          head(opts(), [(13, 6, 0, 0), (13, 14, 250, 0),
+                        (1, 30, 0, 1), (13, 40, 5, 0)]) + stream)
+    write('fuzz_session', 'gen-reconnect',
+          head(opts(timers=1, buf=5, seed=4242), [(13, 7, 3, 0)],
+               seed=8 * 104729))
     for s in range(1, 13):
         muts = []
         if s % 3 == 0:
