@@ -5,11 +5,13 @@ the server sent asks for the first packet it does not hold.
 """
 
 import os
+import re
+import struct
 import time
 
 import device as D
-from faults import (IMEI, NAME_10, StepDevice, content, meta, partials,
-                    stored, wait_closed)
+from faults import (IMEI, NAME_10, TIME_MS, StepDevice, content, meta,
+                    partials, stored, wait_closed, wait_for)
 from harness import NginxTestCase, need_sim
 
 SERVER = '''
@@ -145,6 +147,125 @@ class Drops(NginxTestCase):
         dev.send_packets()
         dev.finish()
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+
+class Resume(NginxTestCase):
+    """Resumes that are not the plain case."""
+
+    def test_device_syncs_lower_than_asked(self):
+        """The server holds 6 packets and asks for 7; the device answers
+        SYNC 1 (restarts from the beginning) or SYNC 3: the server writes
+        where the device says, and the file is byte-exact.  A device that
+        then drops again keeps the prefix it verified last (3 packets)."""
+        ngx = self.start_nginx(server=SERVER)
+        for answer, imei in ((1, IMEI + 1), (3, IMEI + 2)):
+            with self.subTest(sync=answer):
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                dev.offer()
+                dev.send_packets(6)
+                dev.drop()
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                self.assertEqual(dev.offer(answer=answer), 7)
+                dev.send_packets()
+                dev.finish()
+                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+        # lower SYNC, then a drop before the old end: a prefix again
+        imei = IMEI + 3
+        dev = StepDevice(ngx.connect(), BODY, imei=imei)
+        dev.offer()
+        dev.send_packets(6)
+        dev.drop()
+        dev = StepDevice(ngx.connect(), BODY, imei=imei)
+        self.assertEqual(dev.offer(answer=2), 7)
+        dev.send_packets(2)                     # packets 2, 3
+        dev.drop()
+        ngx.wait_access(6)
+        dev = StepDevice(ngx.connect(), BODY, imei=imei)
+        # what this connection verified (packets 1..3) is the prefix now
+        self.assertEqual(dev.offer(), 4)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_drop_in_second_file_of_a_session(self):
+        """A session with a photo (10 packets) and a video (20): the
+        connection drops 5 packets into the video.  The photo is stored,
+        the video resumes at 6 on the next connection, both byte-exact."""
+        ngx = self.start_nginx(server=SERVER)
+        video = content(20, seed=9)
+        files = {D.FLAG_PHOTO_FRONT: BODY, D.FLAG_VIDEO_FRONT: video}
+        metas = {D.FLAG_PHOTO_FRONT: meta(),
+                 D.FLAG_VIDEO_FRONT: meta(TIME_MS + 1000,
+                                          D.FLAG_VIDEO_FRONT)}
+        r = D.Device(ngx.connect()).run(files, meta=metas, drop_after=15)
+        self.assertTrue(r.dropped)
+        self.assertEqual(r.resumes, [0, 0])
+        ngx.wait_access(1)
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        r = D.Device(ngx.connect()).run({D.FLAG_VIDEO_FRONT: video},
+                                        meta=metas)
+        self.assertTrue(r.closed)
+        self.assertEqual(r.resumes, [6])
+        self.assertEqual(stored(ngx.store),
+                         {NAME_10: BODY,
+                          '20241030-113506-front-video.h265': video})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_path_mode_drop(self):
+        """Path mode (0x000C/0x000D, 0x000E with byte offsets, ADAS
+        metadata): a drop after K frames resumes at byte K x 1024."""
+        ngx = self.start_nginx(server=SERVER)
+        path = 'adas/picture/241030/113505.jpg'
+        adas = struct.pack('>IBBiiB', TIME_MS // 1000, 1, 0, 24928560,
+                           67129240, 0)
+        for k in (1, 4, 9):
+            imei = IMEI + 300 + k
+            with self.subTest(drop_after=k):
+                r = D.Device(ngx.connect(), imei=imei).run(
+                    {path: BODY}, meta={path: adas}, drop_after=k)
+                self.assertEqual(r.resumes, [0])
+                wait_for(lambda: len(ngx.access_records()) % 2 == 1,
+                         what='the dropped session to end')
+                r = D.Device(ngx.connect(), imei=imei).run(
+                    {path: BODY}, meta={path: adas})
+                self.assertTrue(r.closed)
+                self.assertEqual(r.resumes, [k * 1024])
+                files = stored(ngx.store, imei)
+                self.assertEqual(list(files.values()), [BODY], files)
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_resume_on_another_worker(self):
+        """2 workers with reuseport: drops and reconnects land on either
+        worker; every resume asks for the right packet (the partial and
+        its lock are shared through the file system)."""
+        ngx = self.start_nginx(workers=2, stream='''
+    server {
+        listen 127.0.0.1:@PORT@ reuseport;
+        dualcam;
+        dualcam_store @STORE@;
+        dualcam_temp_path @TEMP@;
+        dualcam_timeout 2s;
+    }''')
+        pids = set()
+        for k in range(1, 10):
+            imei = IMEI + 400 + k
+            with self.subTest(drop_after=k):
+                r = D.Device(ngx.connect(), imei=imei).run(
+                    {D.FLAG_PHOTO_FRONT: BODY},
+                    meta={D.FLAG_PHOTO_FRONT: meta()}, drop_after=k)
+                wait_for(lambda: len(ngx.access_records()) == 2 * k - 1,
+                         what='the dropped session to end')
+                r = D.Device(ngx.connect(), imei=imei).run(
+                    {D.FLAG_PHOTO_FRONT: BODY},
+                    meta={D.FLAG_PHOTO_FRONT: meta()})
+                self.assertEqual(r.resumes, [k + 1])
+                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+        for m in re.finditer(r' (\d+)#\d+: \*\d+ resuming after',
+                             ngx.error_log()):
+            pids.add(m.group(1))
+        self.assertEqual(len(pids), 2, 'all resumes on one worker (p=2^-8)')
         self.assertEqual(ngx.temp_files(), [])
 
 

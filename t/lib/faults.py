@@ -217,22 +217,25 @@ class StepDevice(object):
                                  % (cmd, c, data[:32]))
         return data
 
-    def offer(self):
+    def offer(self, answer=None):
         """init with the file's flag, metadata, START; returns the packet
-        number the server's RESUME asked for, and answers it with SYNC."""
+        number the server's RESUME asked for, and answers it with SYNC
+        (see sync())."""
         self.dev.send(D.init_packet(self.dev.imei, self.flag))
         ident = self.expect(0x000A)
         assert ident == D.IDENT[self.flag], ident
         self.dev.send(D.frame(0x000B, meta(self.time_ms, self.flag)))
         self.expect(0x0008)
         self.dev.send(D.frame(0x0001, struct.pack('>IH', self.total, 0)))
-        return self.sync()
+        return self.sync(answer)
 
-    def sync(self):
-        """Read a RESUME, answer SYNC; returns its value."""
+    def sync(self, answer=None):
+        """Read a RESUME, answer SYNC (with its value, or with answer: a
+        device that restarts elsewhere); returns the RESUME value."""
         n = struct.unpack('>I', self.expect(0x0002))[0]
-        self.dev.send(D.frame(0x0003, struct.pack('>I', n)))
-        self.next = max(n, 1)
+        v = n if answer is None else answer
+        self.dev.send(D.frame(0x0003, struct.pack('>I', v)))
+        self.next = max(v, 1)
         self.crc = 0
         return n
 
