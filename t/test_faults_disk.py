@@ -169,6 +169,8 @@ class Disk(NginxTestCase):
         self.assertEqual(ngx.store_files(), [])
         # the verified file is kept whole for the resume
         self.assertEqual(list(partials(ngx.temp).values()), [len(BODY)])
+        # and no stray sidecar: the partial and its state record only
+        self.assertEqual(len(ngx.temp_files()), 2, ngx.temp_files())
 
         os.unlink(filler)
         self.upload(ngx, BODY, first=10)
