@@ -507,6 +507,31 @@ class StatusEndpoint(NginxTestCase):
         # the endpoint still works after all that
         st.json()
 
+    def test_device_paths_escaped(self):
+        """A device path with quotes, backslashes, control characters,
+        UTF-8 and bytes that are not UTF-8 stays valid JSON."""
+        need_sim(self)
+        ngx = self.start_nginx(zone='z 64k', http=HTTP_STATUS % 'z')
+        st = StatusClient(ngx)
+        # '\udcff' is the byte 0xff on the command line (surrogateescape)
+        path = 'dsm/"q\\uote"/\u00fc\u20ac\ttab\udcff.jpg'
+        r = ngx.sim('--protocol', 6, '--files', 'path:%s:3000' % path,
+                    '--timeout', 30)
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        ngx.wait_access(1)
+        code, h, body = st.request('GET')
+        self.assertEqual(code, 200)
+        doc = json.loads(body.decode('utf-8'))
+        rec = doc['recent'][0]
+        self.assertEqual(rec['kind'], 'path')
+        self.assertEqual(rec['result'], 'ok')
+        self.assertEqual(rec['size'], 3000)
+        # valid UTF-8 kept, the stray byte as the code point of its value
+        self.assertEqual(rec['file'], path.replace('\udcff', '\u00ff'))
+        self.assertIn(b'\\"q\\\\uote\\"', body)
+        self.assertIn(b'\\t', body)
+        self.assertIn(b'\\u00ff', body)
+
     def test_http_block_first_and_undefined_zone(self):
         """dualcam_status may come before the stream block; a zone never
         given a size is a configuration error."""
