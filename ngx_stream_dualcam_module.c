@@ -35,6 +35,14 @@ static ngx_int_t ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
 static ngx_int_t ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
+static ngx_int_t ngx_stream_dualcam_committed(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, ngx_stream_dualcam_commit_t *info);
+#if (NGX_THREADS)
+static void ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log);
+static void ngx_stream_dualcam_commit_done(ngx_event_t *ev);
+static char *ngx_stream_dualcam_thread_pool(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+#endif
 static void ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
 static void ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
@@ -180,6 +188,17 @@ static ngx_command_t  ngx_stream_dualcam_commands[] = {
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_dualcam_srv_conf_t, store.fsync),
       NULL },
+
+#if (NGX_THREADS)
+
+    { ngx_string("dualcam_thread_pool"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_stream_dualcam_thread_pool,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+#endif
 
       ngx_null_command
 };
@@ -340,9 +359,25 @@ ngx_stream_dualcam_read_handler(ngx_event_t *ev)
 
     c = ev->data;
     s = c->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+
+    if (ctx->blocked) {
+
+        /* a commit runs in a thread: the end waits for it */
+
+        if (c->close) {
+            ctx->shutdown = 1;
+            ctx->deferred = DUALCAM_RESULT_TIMEOUT;
+
+        } else if (ev->timedout) {
+            ev->timedout = 0;
+            ctx->deferred = DUALCAM_RESULT_TIMEOUT;
+        }
+
+        return;
+    }
 
     if (c->close) {
-        ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
         ctx->shutdown = 1;
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -440,6 +475,10 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+
+    if (ctx->blocked) {
+        return;
+    }
 
     got = 0;
 
@@ -802,46 +841,146 @@ static ngx_int_t
 ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a)
 {
-    ngx_str_t                       stored;
     ngx_connection_t               *c;
-    ngx_stream_dualcam_commit_t     info;
+    ngx_stream_dualcam_task_t      *t, local;
     ngx_stream_dualcam_srv_conf_t  *dscf;
 
     c = s->connection;
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
 
-    info.imei = ctx->server.imei;
-    info.protocol = ctx->server.protocol;
-    info.peer = &c->addr_text;
-    info.file = a->file;
-    info.started_ms = ctx->file_started_ms;
-    info.finished_ms = ngx_stream_dualcam_now_ms();
-    info.size = a->offset;
-    info.meta_json = ctx->meta_json;
+    t = &local;
 
-    if (ngx_stream_dualcam_store_commit(&ctx->part, &dscf->store, c->pool,
-                                        &info, &stored)
+#if (NGX_THREADS)
+
+    if (dscf->thread_pool) {
+
+        if (ctx->task == NULL) {
+            ctx->task = ngx_thread_task_alloc(c->pool,
+                                            sizeof(ngx_stream_dualcam_task_t));
+            if (ctx->task == NULL) {
+                ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+                return NGX_DONE;
+            }
+
+            ctx->task->handler = ngx_stream_dualcam_commit_thread;
+            ctx->task->event.handler = ngx_stream_dualcam_commit_done;
+            ctx->task->event.data = s;
+        }
+
+        t = ctx->task->ctx;
+    }
+
+#endif
+
+    ngx_memzero(&t->info, sizeof(ngx_stream_dualcam_commit_t));
+
+    t->part = &ctx->part;
+    t->store = &dscf->store;
+    t->info.imei = ctx->server.imei;
+    t->info.protocol = ctx->server.protocol;
+    t->info.peer = &c->addr_text;
+    t->info.file = a->file;
+    t->info.started_ms = ctx->file_started_ms;
+    t->info.finished_ms = ngx_stream_dualcam_now_ms();
+    t->info.size = a->offset;
+    t->info.meta_json = ctx->meta_json;
+
+    if (ngx_stream_dualcam_store_prepare(&ctx->part, &dscf->store, c->pool,
+                                         &t->info)
         != NGX_OK)
     {
         ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
         return NGX_DONE;
     }
 
-    ngx_log_error(NGX_LOG_INFO, c->log, 0, "stored \"%V\", %uL bytes",
-                  &stored, a->offset);
+#if (NGX_THREADS)
+
+    if (dscf->thread_pool) {
+        if (ngx_thread_task_post(dscf->thread_pool, ctx->task) != NGX_OK) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+            return NGX_DONE;
+        }
+
+        /* the session waits: nothing is read, sent or ended meanwhile */
+
+        ctx->blocked = 1;
+
+        return NGX_AGAIN;
+    }
+
+#endif
+
+    t->info.rc = ngx_stream_dualcam_store_commit(&ctx->part, &dscf->store,
+                                                 &t->info, &t->info.stored);
+
+    return ngx_stream_dualcam_committed(s, ctx, &t->info);
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_committed(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, ngx_stream_dualcam_commit_t *info)
+{
+    if (info->rc != NGX_OK) {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+        return NGX_DONE;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "stored \"%V\", %uL bytes", &info->stored, info->size);
 
     ctx->files++;
-    ctx->bytes += a->offset;
+    ctx->bytes += info->size;
 
-    ngx_stream_dualcam_file_counts(ctx, a->file);
+    ngx_stream_dualcam_file_counts(ctx, info->file);
 
     if (ctx->zs) {
-        ngx_stream_dualcam_zone_file_end(ctx->zs, a->file, &stored,
+        ngx_stream_dualcam_zone_file_end(ctx->zs, info->file, &info->stored,
                                          DUALCAM_RESULT_OK);
     }
 
     return NGX_OK;
 }
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log)
+{
+    ngx_stream_dualcam_task_t *t = data;
+
+    t->info.rc = ngx_stream_dualcam_store_commit(t->part, t->store,
+                                                 &t->info, &t->info.stored);
+}
+
+
+static void
+ngx_stream_dualcam_commit_done(ngx_event_t *ev)
+{
+    ngx_stream_session_t       *s;
+    ngx_stream_dualcam_ctx_t   *ctx;
+    ngx_stream_dualcam_task_t  *t;
+
+    s = ev->data;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+    t = ctx->task->ctx;
+
+    ctx->blocked = 0;
+
+    if (ngx_stream_dualcam_committed(s, ctx, &t->info) != NGX_OK) {
+        return;
+    }
+
+    if (ctx->deferred != DUALCAM_RESULT_NONE) {
+        ngx_stream_dualcam_end(s, ctx->deferred);
+        return;
+    }
+
+    ngx_stream_dualcam_process(s);
+}
+
+#endif
 
 
 static void
@@ -1207,6 +1346,10 @@ ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf)
     conf->metadata = NGX_CONF_UNSET;
     conf->allow = NGX_CONF_UNSET_PTR;
 
+#if (NGX_THREADS)
+    conf->thread_pool = NGX_CONF_UNSET_PTR;
+#endif
+
     return conf;
 }
 
@@ -1241,6 +1384,10 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_LOG_INFO);
     ngx_conf_merge_value(conf->metadata, prev->metadata, 1);
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+
+#if (NGX_THREADS)
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+#endif
 
     if (conf->buffer_size < DUALCAM_DATA_FRAME_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1386,6 +1533,38 @@ ngx_stream_dualcam_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+#if (NGX_THREADS)
+
+static char *
+ngx_stream_dualcam_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_stream_dualcam_srv_conf_t *dscf = conf;
+
+    ngx_str_t  *value;
+
+    if (dscf->thread_pool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        dscf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    dscf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (dscf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+#endif
 
 
 static char *

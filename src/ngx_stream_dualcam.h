@@ -14,6 +14,10 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
+#if (NGX_THREADS)
+#include <ngx_thread_pool.h>
+#endif
+
 #include "dualcam.h"
 #include "ngx_stream_dualcam_store.h"
 #include "ngx_stream_dualcam_zone.h"
@@ -39,6 +43,10 @@ typedef struct {
     ngx_flag_t                        metadata;
 
     ngx_array_t                      *allow;    /* sorted uint64_t IMEIs */
+
+#if (NGX_THREADS)
+    ngx_thread_pool_t                *thread_pool;
+#endif
 } ngx_stream_dualcam_srv_conf_t;
 
 
@@ -80,12 +88,25 @@ typedef struct {
     uint64_t                          bytes;
 
     dualcam_result_e                  result;
+    dualcam_result_e                  deferred;     /* an end that came
+                                                       while blocked */
+#if (NGX_THREADS)
+    ngx_thread_task_t                *task;         /* the commit */
+#endif
 
     unsigned                          hello:1;
     unsigned                          closing:1;
     unsigned                          shutdown:1;
     unsigned                          done:1;
+    unsigned                          blocked:1;    /* commit in a thread */
 } ngx_stream_dualcam_ctx_t;
+
+
+typedef struct {
+    ngx_stream_dualcam_commit_t       info;
+    ngx_stream_dualcam_part_t        *part;
+    ngx_stream_dualcam_store_conf_t  *store;
+} ngx_stream_dualcam_task_t;
 
 
 extern ngx_module_t  ngx_stream_dualcam_module;

@@ -38,8 +38,8 @@ static void ngx_stream_dualcam_store_close(ngx_stream_dualcam_part_t *part);
 static u_char *ngx_stream_dualcam_base_name(u_char *p,
     ngx_stream_dualcam_commit_t *info, const char **ext);
 static ngx_int_t ngx_stream_dualcam_sidecar(ngx_stream_dualcam_part_t *part,
-    ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
-    ngx_stream_dualcam_commit_t *info, ngx_str_t *stored, u_char *tmp);
+    ngx_stream_dualcam_store_conf_t *conf, ngx_stream_dualcam_commit_t *info,
+    ngx_str_t *stored, u_char *tmp);
 static u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
 static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
@@ -407,12 +407,54 @@ ngx_stream_dualcam_store_flush(ngx_stream_dualcam_part_t *part)
 
 
 ngx_int_t
-ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
+ngx_stream_dualcam_store_prepare(ngx_stream_dualcam_part_t *part,
     ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
-    ngx_stream_dualcam_commit_t *info, ngx_str_t *stored)
+    ngx_stream_dualcam_commit_t *info)
 {
-    u_char          *target, *dir_end, *base, *p, *tmp;
     size_t           len;
+    dualcam_file_t  *file;
+
+    /* <store>/<IMEI>/<base>[-n].<ext>[.json] */
+
+    len = conf->store.len + 1 + NGX_INT64_LEN + 1
+          + NGX_STREAM_DUALCAM_BASE_LEN + 1 + NGX_INT_T_LEN + 1 + 8
+          + sizeof(".json");
+
+    info->target = ngx_pnalloc(pool, len);
+    if (info->target == NULL) {
+        return NGX_ERROR;
+    }
+
+    info->tmp = ngx_pnalloc(pool, part->file.name.len + sizeof(".json"));
+    if (info->tmp == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(info->tmp, part->file.name.data,
+                          part->file.name.len),
+               ".json", sizeof(".json"));
+
+    file = info->file;
+
+    info->json_size = 2048
+                      + 6 * (file->name_len + info->peer->len + len)
+                      + 6 * info->meta_json.len + 2 * DUALCAM_META_RAW_MAX;
+
+    info->json = ngx_pnalloc(pool, info->json_size);
+    if (info->json == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
+    ngx_stream_dualcam_store_conf_t *conf, ngx_stream_dualcam_commit_t *info,
+    ngx_str_t *stored)
+{
+    u_char          *target, *dir_end, *base, *p;
     ngx_err_t        err;
     ngx_log_t       *log;
     ngx_uint_t       n, new_dir;
@@ -444,16 +486,7 @@ ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
         return NGX_ERROR;
     }
 
-    /* <store>/<IMEI>/<base>[-n].<ext>[.json] */
-
-    len = conf->store.len + 1 + NGX_INT64_LEN + 1
-          + NGX_STREAM_DUALCAM_BASE_LEN + 1 + NGX_INT_T_LEN + 1 + 8
-          + sizeof(".json");
-
-    target = ngx_pnalloc(pool, len);
-    if (target == NULL) {
-        return NGX_ERROR;
-    }
+    target = info->target;
 
     dir_end = ngx_sprintf(target, "%V/%uL", &conf->store, info->imei);
     *dir_end = '\0';
@@ -521,15 +554,7 @@ ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
 
     /* the sidecar: written beside the partial, then renamed */
 
-    tmp = ngx_pnalloc(pool, part->file.name.len + sizeof(".json"));
-    if (tmp == NULL) {
-        goto failed;
-    }
-
-    ngx_memcpy(ngx_cpymem(tmp, part->file.name.data, part->file.name.len),
-               ".json", sizeof(".json"));
-
-    if (ngx_stream_dualcam_sidecar(part, conf, pool, info, stored, tmp)
+    if (ngx_stream_dualcam_sidecar(part, conf, info, stored, info->tmp)
         != NGX_OK)
     {
         goto failed;
@@ -647,11 +672,10 @@ ngx_stream_dualcam_base_name(u_char *p, ngx_stream_dualcam_commit_t *info,
 
 static ngx_int_t
 ngx_stream_dualcam_sidecar(ngx_stream_dualcam_part_t *part,
-    ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
-    ngx_stream_dualcam_commit_t *info, ngx_str_t *stored, u_char *tmp)
+    ngx_stream_dualcam_store_conf_t *conf, ngx_stream_dualcam_commit_t *info,
+    ngx_str_t *stored, u_char *tmp)
 {
     u_char          *buf, *p, *json;
-    size_t           len;
     ssize_t          n;
     ngx_fd_t         fd;
     ngx_log_t       *log;
@@ -661,13 +685,7 @@ ngx_stream_dualcam_sidecar(ngx_stream_dualcam_part_t *part,
     log = part->file.log;
     file = info->file;
 
-    len = 2048 + 6 * (file->name_len + info->peer->len + stored->len)
-          + 6 * info->meta_json.len + 2 * DUALCAM_META_RAW_MAX;
-
-    buf = ngx_pnalloc(pool, len);
-    if (buf == NULL) {
-        return NGX_ERROR;
-    }
+    buf = info->json;
 
     /* the name in the IMEI directory */
 

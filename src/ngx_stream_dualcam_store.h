@@ -56,6 +56,15 @@ typedef struct {
     uint64_t                  finished_ms;
     uint64_t                  size;
     ngx_str_t                 meta_json;    /* protocol >= 6, a copy */
+
+    /* set by ngx_stream_dualcam_store_prepare() */
+    u_char                   *target;
+    u_char                   *tmp;
+    u_char                   *json;
+    size_t                    json_size;
+
+    ngx_str_t                 stored;       /* the result of the commit */
+    ngx_int_t                 rc;
 } ngx_stream_dualcam_commit_t;
 
 
@@ -78,15 +87,21 @@ ngx_int_t ngx_stream_dualcam_store_keep(ngx_stream_dualcam_part_t *part,
 ngx_int_t ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
     const u_char *data, size_t len, uint64_t offset);
 
+/* allocates what the commit needs, so that it can run in a thread */
+ngx_int_t ngx_stream_dualcam_store_prepare(ngx_stream_dualcam_part_t *part,
+    ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
+    ngx_stream_dualcam_commit_t *info);
+
 /*
  * Flush, fsync, link into <store>/<IMEI>/ under a new name, write the
  * sidecar, fsync the directory, remove the partial.  *stored is the final
- * path (pool memory).  On NGX_ERROR (logged at crit with path and errno)
- * nothing is left in the store and the partial is kept as it was.
+ * path (in info->target).  On NGX_ERROR (logged at crit with path and
+ * errno) nothing is left in the store and the partial is kept as it was.
+ * Only system calls: safe in a thread pool while the session waits.
  */
 ngx_int_t ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
-    ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
-    ngx_stream_dualcam_commit_t *info, ngx_str_t *stored);
+    ngx_stream_dualcam_store_conf_t *conf, ngx_stream_dualcam_commit_t *info,
+    ngx_str_t *stored);
 
 /*
  * The file will not complete in this connection: with keep (and a

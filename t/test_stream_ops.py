@@ -47,6 +47,44 @@ class Tls(NginxTestCase):
         self.assertTrue(all(r['result'] == 'ok' for r in recs))
 
 
+class ThreadPool(NginxTestCase):
+
+    def test_commit_in_thread_pool(self):
+        """dualcam_thread_pool: commits (fsync, link, sidecar) run in
+        threads; files are byte-exact, a store error is still a clean 500
+        with the partial kept."""
+        ngx = self.start_nginx(main='thread_pool dc threads=4;',
+                               server='dualcam_thread_pool dc;')
+        packets = device.load_fixture(harness.fixture())
+        s = ngx.connect()
+        device.replay(s, packets)
+        s.close()
+        self.assertEqual(read(os.path.join(
+            ngx.store, '%d/20241030-113505-front-photo.jpg' % IMEI)),
+            device.fixture_file(packets))
+
+        need_sim(self)
+        r = ngx.sim('--devices', 100, '--concurrency', 100, '--imei-base',
+                    352093080400000, '--files', 'photof:20000,photor:3000',
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        recs = ngx.wait_access(101)
+        self.assertTrue(all(r['result'] == 'ok' and r['files'] in ('1', '2')
+                            for r in recs))
+
+        ngx.expect_log(r'\[crit\].*mkdir\(\).*Permission denied')
+        if os.geteuid() == 0:
+            os.chown(ngx.store, 0, 0)
+        else:
+            os.chmod(ngx.store, 0o555)
+        r = ngx.sim('--imei', 352093080400999, '--files', 'photof:5000')
+        self.assertNotEqual(r.returncode, 0)
+        rec = ngx.wait_access(102)[-1]
+        self.assertEqual((rec['status'], rec['result']),
+                         ('500', 'store_error'))
+        self.assertEqual(len(ngx.temp_files()), 2)
+
+
 class Lifecycle(NginxTestCase):
 
     def test_reload_during_upload(self):
