@@ -43,7 +43,7 @@ static void sim_pump(sim_t *s, sim_dev_t *d);
 static int sim_flush(sim_t *s, sim_dev_t *d);
 static int sim_append(sim_dev_t *d, const unsigned char *p, size_t n);
 static void sim_close(sim_t *s, sim_dev_t *d);
-static void sim_lost(sim_t *s, sim_dev_t *d);
+static void sim_lost(sim_t *s, sim_dev_t *d, const char *why);
 static void sim_retry(sim_t *s, sim_dev_t *d, unsigned delay);
 static void sim_failed(sim_t *s, sim_dev_t *d, sim_err_e err);
 static void sim_finish(sim_t *s, sim_dev_t *d);
@@ -496,9 +496,6 @@ sim_read(sim_t *s, sim_dev_t *d)
 
             } else if (n == -1 && errno == EINTR) {
                 continue;
-
-            } else if (n == -1 && errno == ECONNRESET) {
-                n = 0;
             }
         }
 
@@ -507,7 +504,8 @@ sim_read(sim_t *s, sim_dev_t *d)
         }
 
         if (n <= 0) {
-            sim_lost(s, d);
+            sim_lost(s, d, n == 0 ? "closed" : d->ssl ? "TLS read failed"
+                                               : strerror(errno));
             return;
         }
 
@@ -640,7 +638,7 @@ sim_action(sim_t *s, sim_dev_t *d, dualcam_device_action_t *a)
             return;
         }
 
-        sim_lost(s, d);
+        sim_lost(s, d, "sent CLOSE");
         return;
 
     case DUALCAM_DEV_DROP:
@@ -831,7 +829,7 @@ sim_flush(sim_t *s, sim_dev_t *d)
         }
 
         if (n < 0) {
-            sim_lost(s, d);
+            sim_lost(s, d, d->ssl ? "TLS write failed" : strerror(errno));
             return -1;
         }
 
@@ -888,7 +886,7 @@ sim_close(sim_t *s, sim_dev_t *d)
 /* the connection ended from the server's side, or broke */
 
 static void
-sim_lost(sim_t *s, sim_dev_t *d)
+sim_lost(sim_t *s, sim_dev_t *d, const char *why)
 {
     unsigned  stalled;
 
@@ -924,7 +922,7 @@ sim_lost(sim_t *s, sim_dev_t *d)
 
     if (s->opts->verbose) {
         fprintf(stderr, "imei=%llu the server ended the connection with "
-                "files pending\n", (unsigned long long) d->imei);
+                "files pending: %s\n", (unsigned long long) d->imei, why);
     }
 
     sim_finish(s, d);
