@@ -14,23 +14,8 @@
 #include <string.h>
 
 #include "tests.h"
+#include "fixture.h"
 #include "dualcam_device.h"
-
-
-#define FIX_NAME    "dualcam-session-2024-10-30.json"
-#define FIX_MAX     64
-
-
-typedef struct {
-    size_t           len;
-    unsigned char   *data;
-} fix_frame_t;
-
-
-typedef struct {
-    unsigned         n;
-    fix_frame_t      f[FIX_MAX];
-} fix_t;
 
 
 /* what the device sent, and the notes it made, in one conversation */
@@ -52,83 +37,6 @@ typedef struct {
     unsigned               errors;
     uint32_t               last_status;
 } dev_run_t;
-
-
-static fix_t  fix;
-
-
-static int
-fix_load(void)
-{
-    int          c, hi;
-    long         size;
-    char         path[1024], *text, *p, *q, *end;
-    FILE        *fp;
-    const char  *dir;
-    size_t       n;
-
-    dir = getenv("DUALCAM_FIXTURES");
-    snprintf(path, sizeof(path), "%s/%s",
-             dir ? dir : "../../../shared/fixtures", FIX_NAME);
-
-    fp = fopen(path, "r");
-    if (fp == NULL) {
-        return -1;
-    }
-
-    fseek(fp, 0, SEEK_END);
-    size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-
-    text = malloc(size + 1);
-    ck_assert_ptr_nonnull(text);
-    ck_assert_int_eq(fread(text, 1, size, fp), (size_t) size);
-    text[size] = '\0';
-    fclose(fp);
-
-    /* the file is {"packets":[{"length":N,"data":"00,0b,..."},...]} */
-    fix.n = 0;
-    p = text;
-
-    while ((p = strstr(p, "\"data\"")) != NULL && fix.n < FIX_MAX) {
-        p = strchr(p + 6, '"');
-        ck_assert_ptr_nonnull(p);
-        end = strchr(++p, '"');
-        ck_assert_ptr_nonnull(end);
-
-        fix.f[fix.n].data = malloc((end - p) / 3 + 1);
-        n = 0;
-        hi = -1;
-
-        for (q = p; q < end; q++) {
-            c = *q;
-            if (c >= '0' && c <= '9') {
-                c -= '0';
-            } else if (c >= 'a' && c <= 'f') {
-                c -= 'a' - 10;
-            } else if (c >= 'A' && c <= 'F') {
-                c -= 'A' - 10;
-            } else {
-                continue;
-            }
-
-            if (hi < 0) {
-                hi = c;
-            } else {
-                fix.f[fix.n].data[n++] = (unsigned char) (hi << 4 | c);
-                hi = -1;
-            }
-        }
-
-        fix.f[fix.n].len = n;
-        fix.n++;
-        p = end + 1;
-    }
-
-    free(text);
-
-    return 0;
-}
 
 
 static int
@@ -285,23 +193,25 @@ START_TEST(test_device_capture)
     size_t                  at, size, off;
     unsigned                i, k;
     dev_run_t               r;
-    unsigned char          *jpeg;
+    unsigned char          *jpeg, **f;
+    dualcam_fixture_t       fix;
     static unsigned char    meta_q[] = "\x00\x0a\x00\x07%photof";
     static unsigned char    file_q[] = "\x00\x08\x00\x07%photof";
     static unsigned char    resume0[] = { 0, 2, 0, 4, 0, 0, 0, 0 };
     static unsigned char    repeat[] = { 0, 9 };
     static unsigned char    close_[] = { 0, 0, 0, 0 };
 
-    if (fix_load() != 0) {
-        ck_abort_msg("fixture " FIX_NAME " not found: set DUALCAM_FIXTURES");
+    if (dualcam_fixture_load(&fix, DUALCAM_FIXTURE_SESSION) != 0) {
+        ck_abort_msg("%s", fix.path);
     }
 
     /* init, metadata, START, SYNC, 29 DATA, init */
-    ck_assert_uint_eq(fix.n, 34);
+    ck_assert_uint_eq(fix.nframes, 34);
+    f = fix.frame;
 
     size = 0;
     for (i = 4; i < 33; i++) {
-        size += fix.f[i].len - 6;
+        size += fix.len[i] - 6;
     }
 
     ck_assert_uint_eq(size, 29395);
@@ -309,8 +219,8 @@ START_TEST(test_device_capture)
     jpeg = malloc(size);
     off = 0;
     for (i = 4; i < 33; i++) {
-        memcpy(jpeg + off, fix.f[i].data + 4, fix.f[i].len - 6);
-        off += fix.f[i].len - 6;
+        memcpy(jpeg + off, f[i] + 4, fix.len[i] - 6);
+        off += fix.len[i] - 6;
     }
 
     for (k = 0; k < 3; k++) {
@@ -321,24 +231,24 @@ START_TEST(test_device_capture)
         r.conf.files[0].kind = DUALCAM_KIND_PHOTO;
         r.conf.files[0].side = DUALCAM_SIDE_FRONT;
         r.conf.files[0].size = size;
-        r.conf.files[0].meta = fix.f[1].data + 4;
-        r.conf.files[0].meta_len = fix.f[1].len - 4;
+        r.conf.files[0].meta = f[1] + 4;
+        r.conf.files[0].meta_len = fix.len[1] - 4;
         run_start(&r);
 
         run_feed(&r, NULL, 0, 0, 65536);
-        at = expect(&r, 0, fix.f[0].data, fix.f[0].len, "init");
+        at = expect(&r, 0, f[0], fix.len[0], "init");
 
         run_feed(&r, meta_q, 11, k, 65536);
-        at = expect(&r, at, fix.f[1].data, fix.f[1].len, "metadata");
+        at = expect(&r, at, f[1], fix.len[1], "metadata");
 
         run_feed(&r, file_q, 11, k, 65536);
-        at = expect(&r, at, fix.f[2].data, fix.f[2].len, "START");
+        at = expect(&r, at, f[2], fix.len[2], "START");
 
         run_feed(&r, resume0, 8, k, k == 2 ? DUALCAM_DATA_FRAME_MAX : 65536);
-        at = expect(&r, at, fix.f[3].data, fix.f[3].len, "SYNC");
+        at = expect(&r, at, f[3], fix.len[3], "SYNC");
 
         for (i = 4; i < 33; i++) {
-            at = expect(&r, at, fix.f[i].data, fix.f[i].len, "DATA");
+            at = expect(&r, at, f[i], fix.len[i], "DATA");
         }
 
         ck_assert_uint_eq(at, r.out_len);
@@ -348,7 +258,7 @@ START_TEST(test_device_capture)
         run_feed(&r, repeat, 2, k, 65536);
         ck_assert_uint_eq(r.done, 1);
         ck_assert_uint_eq(r.complete, 1);
-        at = expect(&r, at, fix.f[33].data, fix.f[33].len, "second init");
+        at = expect(&r, at, f[33], fix.len[33], "second init");
         ck_assert(dualcam_device_idle(&r.dev));
 
         run_feed(&r, close_, 4, k, 65536);
@@ -360,10 +270,7 @@ START_TEST(test_device_capture)
     }
 
     free(jpeg);
-
-    for (i = 0; i < fix.n; i++) {
-        free(fix.f[i].data);
-    }
+    dualcam_fixture_free(&fix);
 }
 END_TEST
 
