@@ -569,7 +569,7 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         got = 1;
     }
 
-    /* an idle device holds no input buffer */
+    /* an idle device holds no buffers */
 
     if (ctx->start && ctx->pos == ctx->last) {
         ngx_free(ctx->start);
@@ -577,6 +577,13 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         ctx->pos = NULL;
         ctx->last = NULL;
         ctx->end = NULL;
+
+        if (ctx->out_len == 0
+            && ngx_stream_dualcam_store_idle(&ctx->part) != NGX_OK)
+        {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+            return;
+        }
     }
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {

@@ -184,12 +184,6 @@ ngx_stream_dualcam_store_open(ngx_stream_dualcam_part_t *part,
     part->open = 1;
     part->resumable = resumable;
 
-    part->buf = ngx_alloc(NGX_STREAM_DUALCAM_WRITE_BUF, log);
-    if (part->buf == NULL) {
-        ngx_stream_dualcam_store_abort(part, 0, 0);
-        return NGX_ERROR;
-    }
-
     if (!resumable) {
         return NGX_OK;
     }
@@ -361,6 +355,14 @@ ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
         return NGX_OK;
     }
 
+    if (part->buf == NULL) {
+        part->buf = ngx_alloc(NGX_STREAM_DUALCAM_WRITE_BUF, part->file.log);
+        if (part->buf == NULL) {
+            part->failed = 1;
+            return NGX_ERROR;
+        }
+    }
+
     if (part->buf_len == 0) {
         part->buf_offset = (off_t) offset;
     }
@@ -373,6 +375,24 @@ ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
     }
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_stream_dualcam_store_idle(ngx_stream_dualcam_part_t *part)
+{
+    ngx_int_t  rc;
+
+    if (!part->open || part->buf == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ngx_stream_dualcam_store_flush(part);
+
+    ngx_free(part->buf);
+    part->buf = NULL;
+
+    return rc;
 }
 
 

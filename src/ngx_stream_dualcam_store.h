@@ -36,7 +36,7 @@ typedef struct {
     ngx_file_t                file;         /* fd, name (NUL-terminated),
                                                log */
     off_t                     size;         /* bytes on disk */
-    u_char                   *buf;          /* write buffer */
+    u_char                   *buf;          /* write buffer, while busy */
     size_t                    buf_len;
     off_t                     buf_offset;   /* file offset of buf[0] */
     unsigned                  open:1;
@@ -86,6 +86,13 @@ ngx_int_t ngx_stream_dualcam_store_keep(ngx_stream_dualcam_part_t *part,
 /* verified bytes at offset, buffered */
 ngx_int_t ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
     const u_char *data, size_t len, uint64_t offset);
+
+/*
+ * The device is idle: write out and free the write buffer (allocated
+ * again by the next write), so a slow device holds no buffer between
+ * its packets.
+ */
+ngx_int_t ngx_stream_dualcam_store_idle(ngx_stream_dualcam_part_t *part);
 
 /* allocates what the commit needs, so that it can run in a thread */
 ngx_int_t ngx_stream_dualcam_store_prepare(ngx_stream_dualcam_part_t *part,
