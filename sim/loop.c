@@ -465,7 +465,6 @@ sim_session(sim_t *s, sim_dev_t *d)
     d->out_len = 0;
     d->stalled = 0;
     d->dropping = 0;
-    d->got_close = 0;
 
     dualcam_device_init(&d->dev, &d->conf);
 }
@@ -628,10 +627,7 @@ sim_action(sim_t *s, sim_dev_t *d, dualcam_device_action_t *a)
         return;
 
     case DUALCAM_DEV_CLOSED:
-        d->got_close = 1;
-
         if (sim_pending(s, d) && d->dev.inits == 1 && d->started == 0) {
-            d->refused = 1;
             s->stats.err[SIM_ERR_REFUSED]++;
             sim_close(s, d);
             sim_finish(s, d);

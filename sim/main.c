@@ -106,7 +106,6 @@ main(int argc, char **argv)
     for (i = 0; i < o.devices; i++) {
         d = &s.devs[i];
         d->sim = &s;
-        d->index = i;
         d->imei = o.one_imei ? o.imei : o.imei_base + i;
         d->fd = -1;
         d->reconnects_left = o.reconnects;

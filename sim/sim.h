@@ -117,7 +117,6 @@ typedef struct sim_dev_s  sim_dev_t;
 
 struct sim_dev_s {
     void                   *sim;        /* sim_t */
-    unsigned                index;
     uint64_t                imei;
     sim_state_e             state;
 
@@ -137,9 +136,6 @@ struct sim_dev_s {
     unsigned                reconnects_left;
     unsigned                stalled:1;
     unsigned                dropping:1; /* flush, then close */
-    unsigned                got_close:1;    /* server sent CLOSE */
-    unsigned                refused:1;
-    unsigned                failed:1;
 
     double                  tokens;
     double                  t_tokens;
@@ -202,7 +198,6 @@ typedef struct {
     unsigned                next_idle;  /* next device to connect */
     unsigned                connecting;
     unsigned                finished;
-    unsigned                active;
 
     sim_dev_t              *timers;
     double                  next_wake;
