@@ -103,6 +103,23 @@ def wait_for(cond, timeout=10, step=0.02, what='condition'):
         time.sleep(step)
 
 
+def wait_partial(temp, minimum=1, timeout=10, settle=0.3):
+    """Wait until there is one partial under temp of at least minimum
+    bytes whose size has not changed for settle seconds; its size."""
+    deadline = time.time() + timeout
+    last, since = None, time.time()
+    while time.time() < deadline:
+        sizes = list(partials(temp).values())
+        cur = sizes[0] if len(sizes) == 1 else None
+        if cur != last:
+            last, since = cur, time.time()
+        elif cur is not None and cur >= minimum and \
+                time.time() - since >= settle:
+            return cur
+        time.sleep(0.02)
+    raise AssertionError('no settled partial under %s (%r)' % (temp, last))
+
+
 def wait_closed(sock, timeout=10):
     """Seconds until the peer closed sock (EOF or reset); raises
     AssertionError when it stays open for timeout seconds.  Whatever the
