@@ -1048,6 +1048,10 @@ ngx_stream_dualcam_end(ngx_stream_session_t *s, dualcam_result_e result)
         && act.type == DUALCAM_ACT_FILE_ABORT)
     {
         ngx_stream_dualcam_file_abort(s, ctx, act.file);
+
+    } else if (ctx->part.open) {
+        /* the core had handed the file over: its commit failed */
+        ngx_stream_dualcam_file_abort(s, ctx, &ctx->server.file);
     }
 
     ctx->result = result;

@@ -63,6 +63,8 @@ Methods:
     connect(port=None, tls=None) -> socket (TLS: ssl-wrapped, no verify)
 
 ASan / wrappers: DUALCAM_NGINX (default /usr/sbin/nginx) is the binary;
+DUALCAM_MASTER_PROCESS=off runs one process (for valgrind; reload and
+worker counts do not apply then);
 DUALCAM_NGINX_WRAPPER (e.g. "valgrind -q") is split with shlex and put in
 front of it; DUALCAM_MODULE overrides the module path; LD_PRELOAD and
 ASAN_OPTIONS etc. from the environment are passed through to nginx.
@@ -363,9 +365,12 @@ class Nginx(object):
         return self._master
 
     def worker_pids(self):
-        """Pids of the master's children (workers, cache processes)."""
+        """Pids of the master's children (workers, cache processes); with
+        DUALCAM_MASTER_PROCESS=off the one nginx process."""
         if self._master is None:
             return []
+        if not self.master_process:
+            return [self._master]
         return _children(self._master)
 
     def fd_count(self, pid):
