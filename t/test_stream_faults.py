@@ -254,3 +254,31 @@ class Faults(NginxTestCase):
         self.assertEqual(len(self.wait_temp(ngx, 2)), 2)
         self.assertEqual(self.wait_temp(ngx, 0, timeout=8), [])
         ngx.wait_log(r'dualcam: removing ".*%d-' % IMEI)
+
+    def test_resume_repeated_then_closed(self):
+        """No SYNC after a RESUME: the RESUME is repeated every 2 s, then
+        the session ends (timeout), keeping nothing it did not verify."""
+        ngx = self.start_nginx()
+        s = ngx.connect(timeout=30)
+        d = Device(s, imei=IMEI)
+        d.send(init_packet(IMEI, FLAG_PHOTO_FRONT))
+        d.recv_frame()
+        d.send(frame(0x000B, self.meta))
+        d.recv_frame()
+        d.send(frame(0x0001, struct.pack('>IH', 29, 0)))
+        t = time.time()
+        frames = []
+        try:
+            while True:
+                frames.append(d.recv_frame())
+                if frames[-1][0] == 0x0000:
+                    break
+        except device.ServerClosed:
+            pass
+        s.close()
+        resumes = [f for f in frames if f[0] == 0x0002]
+        self.assertEqual(resumes, [(0x0002, b'\0\0\0\0')] * 6)
+        self.assertGreater(time.time() - t, 9)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result']), ('200', 'timeout'))
+        self.assertEqual(ngx.temp_files(), [])
