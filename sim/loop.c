@@ -41,7 +41,8 @@ static int sim_process(sim_t *s, sim_dev_t *d);
 static void sim_action(sim_t *s, sim_dev_t *d, dualcam_device_action_t *a);
 static void sim_pump(sim_t *s, sim_dev_t *d);
 static int sim_flush(sim_t *s, sim_dev_t *d);
-static int sim_append(sim_dev_t *d, const unsigned char *p, size_t n);
+static int sim_append(sim_t *s, sim_dev_t *d, const unsigned char *p,
+    size_t n);
 static void sim_close(sim_t *s, sim_dev_t *d);
 static void sim_lost(sim_t *s, sim_dev_t *d, const char *why);
 static void sim_retry(sim_t *s, sim_dev_t *d, unsigned delay);
@@ -111,6 +112,18 @@ sim_run(sim_t *s)
     if (s->ep == -1) {
         perror("dualcam-sim: epoll_create1");
         return -1;
+    }
+
+    /*
+     * A rate-limited device never has more than its burst to write, so
+     * thousands of slow devices need no 64 KiB buffer each.
+     */
+    s->out_size = SIM_OUT_SIZE;
+
+    if (s->opts->rate && s->opts->rate / 10 + 2 * DUALCAM_DATA_FRAME_MAX
+                         < SIM_OUT_SIZE)
+    {
+        s->out_size = s->opts->rate / 10 + 2 * DUALCAM_DATA_FRAME_MAX;
     }
 
     s->t0 = sim_now();
@@ -575,7 +588,7 @@ sim_action(sim_t *s, sim_dev_t *d, dualcam_device_action_t *a)
             }
         }
 
-        if (sim_append(d, a->data, a->len) != 0) {
+        if (sim_append(s, d, a->data, a->len) != 0) {
             perror("dualcam-sim: malloc");
             exit(1);
         }
@@ -699,12 +712,12 @@ sim_pump(sim_t *s, sim_dev_t *d)
                 d->out_pos = 0;
             }
 
-            if (d->out == NULL && sim_append(d, NULL, 0) != 0) {
+            if (d->out == NULL && sim_append(s, d, NULL, 0) != 0) {
                 perror("dualcam-sim: malloc");
                 exit(1);
             }
 
-            space = d->out_len < SIM_OUT_SIZE ? SIM_OUT_SIZE - d->out_len : 0;
+            space = d->out_len < s->out_size ? s->out_size - d->out_len : 0;
             room = space;
 
             if (rate) {
@@ -759,7 +772,7 @@ sim_pump(sim_t *s, sim_dev_t *d)
 
 
 static int
-sim_append(sim_dev_t *d, const unsigned char *p, size_t n)
+sim_append(sim_t *s, sim_dev_t *d, const unsigned char *p, size_t n)
 {
     size_t          cap;
     unsigned char  *out;
@@ -772,7 +785,7 @@ sim_append(sim_dev_t *d, const unsigned char *p, size_t n)
         }
 
         if (d->out_len + n > d->out_cap || d->out == NULL) {
-            cap = d->out_cap ? d->out_cap * 2 : SIM_OUT_SIZE + SIM_OUT_SLACK;
+            cap = d->out_cap ? d->out_cap * 2 : s->out_size + SIM_OUT_SLACK;
 
             while (cap < d->out_len + n) {
                 cap *= 2;

@@ -22,7 +22,7 @@
 
 #define SIM_FILES_MAX       DUALCAM_DEVICE_FILES_MAX
 #define SIM_META_MAX        256
-#define SIM_IN_SIZE         4096
+#define SIM_IN_SIZE         2048        /* > the largest server frame */
 #define SIM_OUT_SIZE        65536       /* one write of many frames */
 #define SIM_OUT_SLACK       8192        /* room for control frames */
 #define SIM_DROPS_MAX       10          /* per file, with --drop-rate */
@@ -195,6 +195,7 @@ typedef struct {
     size_t                  meta_len[SIM_FILES_MAX];
     unsigned char           meta[SIM_FILES_MAX][SIM_META_MAX];
 
+    size_t                  out_size;   /* DATA bytes per write, at most */
     unsigned                next_idle;  /* next device to connect */
     unsigned                connecting;
     unsigned                finished;
