@@ -118,11 +118,13 @@ class Crash(NginxTestCase):
 
 class Reload(NginxTestCase):
 
+    POOL = ''
+
     def test_reload_mid_upload(self):
         """nginx -s reload after 30 packets: the old worker keeps the
         connection and finishes the upload (byte-exact), then exits; a
         new device is served by the new worker meanwhile."""
-        ngx = self.start_nginx(server='dualcam_timeout 5s;')
+        ngx = self.start_nginx(server='dualcam_timeout 5s;' + self.POOL)
         dev = StepDevice(ngx.connect(), BIG)
         self.assertEqual(dev.offer(), 0)
         dev.send_packets(30)
@@ -151,7 +153,8 @@ class Reload(NginxTestCase):
         """20 devices uploading at 40 KB/s each, two reloads meanwhile:
         every file byte-exact (dualcam-sim --verify-store)."""
         need_sim(self)
-        ngx = self.start_nginx(server='dualcam_timeout 5s;', workers=2)
+        ngx = self.start_nginx(server='dualcam_timeout 5s;' + self.POOL,
+                               workers=2)
         import subprocess
         from harness import SIM
         p = subprocess.Popen(
@@ -177,11 +180,13 @@ class Reload(NginxTestCase):
 
 class Restart(NginxTestCase):
 
+    POOL = ''
+
     def test_quit_finishes_the_upload(self):
         """-s quit (graceful, no worker_shutdown_timeout) mid-upload: the
         worker stops accepting but serves the device to the end; the
         file is byte-exact; started again, nginx serves the next one."""
-        ngx = self.start_nginx(server='dualcam_timeout 5s;')
+        ngx = self.start_nginx(server='dualcam_timeout 5s;' + self.POOL)
         dev = StepDevice(ngx.connect(), BIG)
         self.assertEqual(dev.offer(), 0)
         dev.send_packets(30)
@@ -208,7 +213,7 @@ class Restart(NginxTestCase):
         verified packets; nginx is started again (same prefix, same
         binary) and the device's next connection resumes at 31,
         byte-exact."""
-        ngx = self.start_nginx(server='dualcam_timeout 5s;',
+        ngx = self.start_nginx(server='dualcam_timeout 5s;' + self.POOL,
                                main='worker_shutdown_timeout 1s;')
         dev = StepDevice(ngx.connect(), BIG)
         self.assertEqual(dev.offer(), 0)
@@ -231,3 +236,11 @@ class Restart(NginxTestCase):
         dev.finish()
         self.assertEqual(stored(ngx.store), {NAME_10: BIG})
         self.assertEqual(ngx.temp_files(), [])
+
+
+class ReloadThreadPool(Reload):
+    POOL = ' dualcam_thread_pool default;'
+
+
+class RestartThreadPool(Restart):
+    POOL = ' dualcam_thread_pool default;'

@@ -17,7 +17,7 @@ import subprocess
 import device as D
 from faults import (IMEI, NAME_10, StepDevice, can_mount, content, fill,
                     free_pages, meta, mount_tmpfs, partials, stored,
-                    wait_for)
+                    wait_closed, wait_for)
 from harness import NginxTestCase, chown_worker
 
 STREAM = '''
@@ -34,7 +34,7 @@ STREAM = '''
 BODY = content(10)
 
 
-def server_block_temp(temp):
+def server_block_temp(temp, extra=''):
     return '''
     server {
         listen 127.0.0.1:@PORT@;
@@ -42,18 +42,22 @@ def server_block_temp(temp):
         dualcam_store @STORE@;
         dualcam_temp_path %s;
         dualcam_timeout 2s;
-    }''' % temp
+        %s
+    }''' % (temp, extra)
 BIG = content(100, seed=2)
 NAME_100 = NAME_10
 
 
 class Disk(NginxTestCase):
 
+    POOL = ''       # DiskThreadPool: the commits run in a thread pool
+
     def start_on(self, fs, extra=''):
         """nginx with store and temp path on fs (a mounted tmpfs)."""
         os.makedirs(os.path.join(fs, 'store'))
         chown_worker(os.path.join(fs, 'store'))
-        ngx = self.start_nginx(stream=STREAM % {'fs': fs, 'extra': extra})
+        conf = STREAM % {'fs': fs, 'extra': extra + self.POOL}
+        ngx = self.start_nginx(stream=conf)
         ngx.store = os.path.join(fs, 'store')
         ngx.temp = os.path.join(fs, 'tmp')
         return ngx
@@ -80,7 +84,6 @@ class Disk(NginxTestCase):
             dev.expect(0x0009)
         except (OSError, D.ServerClosed, AssertionError):
             pass
-        from faults import wait_closed
         wait_closed(dev.sock, timeout=5)
 
     def last_record(self, ngx, n):
@@ -208,7 +211,8 @@ class Disk(NginxTestCase):
         elsewhere: link() fails with EXDEV at every commit; crit saying
         so, 500, nothing in the store, the partial kept."""
         fs = mount_tmpfs(self, '1m')
-        ngx = self.start_nginx(stream=server_block_temp(fs + '/tmp'))
+        ngx = self.start_nginx(
+            stream=server_block_temp(fs + '/tmp', self.POOL))
         ngx.temp = fs + '/tmp'
         ngx.expect_log(r'\[crit\].*must be on the file system of '
                        r'dualcam_store')
@@ -265,8 +269,6 @@ class Disk(NginxTestCase):
         fs = mount_tmpfs(self, '1m')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*\(13: Permission denied\)')
-        if os.geteuid() == 0:
-            pass    # workers run as nobody (harness.worker_user)
 
         os.chmod(ngx.store, 0o555)
         dev = StepDevice(ngx.connect(), BODY)
@@ -356,3 +358,10 @@ class Disk(NginxTestCase):
         self.upload(ngx, BODY, first=0)
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
         self.assertEqual(ngx.temp_files(), [])
+
+
+class DiskThreadPool(Disk):
+    """All of the above with dualcam_thread_pool: the commit (flush,
+    fsync, link, sidecar) fails in a thread of nginx's default pool."""
+
+    POOL = ' dualcam_thread_pool default;'
