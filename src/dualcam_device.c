@@ -34,7 +34,7 @@ static void dualcam_device_log(dualcam_device_t *d, dualcam_log_level_e level,
     const char *fmt, ...);
 static void dualcam_device_send_init(dualcam_device_t *d);
 static void dualcam_device_send_u32(dualcam_device_t *d, unsigned cmd,
-    uint32_t v, uint32_t v2, size_t len);
+    uint32_t v, size_t len);
 static void dualcam_device_send_status(dualcam_device_t *d, int file,
     uint32_t status);
 static void dualcam_device_finish(dualcam_device_t *d, int file,
@@ -202,9 +202,11 @@ dualcam_device_send_init(dualcam_device_t *d)
 }
 
 
+/* STATUS, SYNC (len 4) and START (len 6: the value, then 00 00) */
+
 static void
 dualcam_device_send_u32(dualcam_device_t *d, unsigned cmd, uint32_t v,
-    uint32_t v2, size_t len)
+    size_t len)
 {
     unsigned char  *p;
 
@@ -214,7 +216,7 @@ dualcam_device_send_u32(dualcam_device_t *d, unsigned cmd, uint32_t v,
 
     if (len == 6) {
         /* START: the blank field */
-        dualcam_put16(p, (uint16_t) v2);
+        dualcam_put16(p, 0);
     }
 
     d->out_len = 4 + len;
@@ -227,7 +229,7 @@ dualcam_device_send_status(dualcam_device_t *d, int file, uint32_t status)
 {
     dualcam_device_log(d, DUALCAM_LOG_INFO, "device: STATUS %u (%s)",
                        (unsigned) status, dualcam_status_text(status));
-    dualcam_device_send_u32(d, DUALCAM_CMD_STATUS, status, 0, 4);
+    dualcam_device_send_u32(d, DUALCAM_CMD_STATUS, status, 4);
 
     if (file >= 0) {
         /* the file is "not there": a real unit does not offer it again */
@@ -317,7 +319,7 @@ dualcam_device_step(dualcam_device_t *d, const unsigned char *in,
 
         n = dualcam_get16(in + pos + 2);
 
-        if (n > DUALCAM_DEVICE_META_MAX) {
+        if (4 + n > DUALCAM_DEVICE_IN_MAX) {
             pos += 4;
             dualcam_device_fail(d, "server frame too long");
             continue;
@@ -480,7 +482,7 @@ dualcam_device_frame(dualcam_device_t *d, unsigned cmd,
         d->packet = 1;
         d->state = DEV_WAIT_RESUME;
         dualcam_device_send_u32(d, DUALCAM_CMD_START,
-                                dualcam_device_file_total(f), 0, 6);
+                                dualcam_device_file_total(f), 6);
         return;
 
     case DUALCAM_CMD_RESUME:
@@ -552,7 +554,7 @@ dualcam_device_resume(dualcam_device_t *d, uint32_t v)
     d->crc = 0;
     d->state = (pos < f->size) ? DEV_STREAMING : DEV_WAIT_DONE;
 
-    dualcam_device_send_u32(d, DUALCAM_CMD_SYNC, sync, 0, 4);
+    dualcam_device_send_u32(d, DUALCAM_CMD_SYNC, sync, 4);
 }
 
 
