@@ -2,22 +2,38 @@
 /*
  * Copyright (C) ngx_stream_dualcam authors
  *
- * The raw sender: feeds the raw sink (sink.c) the bytes a device would
- * put on the wire for a file of --size bytes (DATA frames of 1024 file
- * bytes, 1030 bytes each), in 64 KiB write(2)s like dualcam-sim, over
- * --conns connections at once.  After the last byte it shuts down its
- * side and waits for the sink to close, so the time covers the bytes
- * being in the sink's files.
+ * The benchmark's own sender, in two modes, both over --conns connections
+ * at once and both writing 64 KiB at a time like dualcam-sim:
  *
- *   rawsend --host 127.0.0.1 --port N --conns N --size BYTES
+ * raw (default): feeds the raw sink (sink.c) the bytes a device puts on
+ *   the wire for a file of --size bytes (DATA frames of 1024 file bytes,
+ *   1030 bytes each).  After the last byte it shuts down its side and
+ *   waits for the sink to close, so the time covers the bytes being in
+ *   the sink's files.
  *
- * Prints one JSON line: connections, payload and wire bytes, seconds,
- * and the sender's CPU time.
+ * --dualcam: a minimal device: init (front video pending), METADATA v1
+ *   when asked, START, SYNC as RESUME asks, the DATA frames, init without
+ *   flags after 00 09, and it closes on CLOSE.  The file content is a
+ *   64 KiB pseudo-random block repeated, made once; the running CRC is
+ *   computed per frame with the core's dualcam_crc16().  It exists
+ *   because dualcam-sim computes every content byte per send
+ *   (sim_content() is ~75% of its CPU), which caps one connection below
+ *   what loopback and the server can do.  --verify-store DIR checks the
+ *   stored files byte for byte afterwards.
+ *
+ *   rawsend --port N [--conns N] [--size BYTES] [--dualcam]
+ *           [--imei-base N] [--verify-store DIR]
+ *
+ * Prints one JSON line: connections, payload and wire bytes, seconds
+ * (first connect to the last close), the sender's CPU time and, with
+ * --verify-store, the files found intact.
  */
 
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,48 +42,87 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dualcam.h"
+
 
 #define RAW_CHUNK      65536
-#define RAW_FRAME      1030
-#define RAW_PACKET     1024
+#define RAW_FRAME      (DUALCAM_HEADER_LEN + DUALCAM_PACKET_SIZE + 2)
 #define RAW_EVENTS     256
+#define RAW_IN_SIZE    1024
 
 
 typedef struct {
     int                 fd;
+    int                 done;       /* 1: all sent, 2: closed */
+    uint64_t            imei;
+
+    /* raw mode: bytes sent */
     unsigned long long  sent;
-    int                 done;       /* 1: shut down, 2: sink closed */
+
+    /* dualcam mode */
+    int                 streaming;  /* DATA after SYNC */
+    int                 file_done;  /* 00 09 seen */
+    uint32_t            next;       /* next packet, 0-based */
+    uint16_t            crc;
+    size_t              in_len;
+    unsigned char       in[RAW_IN_SIZE];
+    size_t              out_pos;
+    size_t              out_len;
+    unsigned char      *out;
 } raw_conn_t;
+
+
+typedef struct {
+    int                 ep;
+    int                 dualcam;
+    unsigned long long  size;
+    unsigned long long  wire;
+    uint32_t            packets;
+    unsigned char      *block;      /* RAW_CHUNK bytes */
+    int                 errors;
+} raw_t;
 
 
 static double raw_now(void);
 static int raw_connect(struct sockaddr_in *sin);
-static void raw_fill(unsigned char *buf, size_t size);
-static int raw_send(raw_conn_t *c, int ep, const unsigned char *buf,
-    unsigned long long wire);
+static void raw_fill(unsigned char *buf, size_t size, int framed);
+static int raw_send(raw_t *r, raw_conn_t *c);
+static int raw_dc_read(raw_t *r, raw_conn_t *c);
+static int raw_dc_frame(raw_t *r, raw_conn_t *c, unsigned cmd,
+    const unsigned char *p, size_t len);
+static void raw_dc_queue(raw_conn_t *c, const unsigned char *p, size_t n);
+static void raw_dc_init(raw_conn_t *c, unsigned flags);
+static void raw_dc_data(raw_t *r, raw_conn_t *c);
+static int raw_dc_write(raw_t *r, raw_conn_t *c);
+static int raw_verify(raw_t *r, const char *dir, raw_conn_t *all,
+    int conns);
 
 
 int
 main(int argc, char **argv)
 {
-    int                  i, n, ep, conns, left, errors;
+    int                  i, n, conns, left, ok;
     char                 drain[4096];
-    ssize_t              r;
     double               start, end;
-    const char          *host;
+    ssize_t              got;
+    raw_t                r;
+    uint64_t             imei_base;
+    const char          *host, *verify;
     raw_conn_t          *c, *all;
-    unsigned char       *buf;
     struct rusage        ru;
     struct sockaddr_in   sin;
-    unsigned long long   size, wire;
     struct epoll_event   ev, events[RAW_EVENTS];
 
+    memset(&r, 0, sizeof(raw_t));
     host = "127.0.0.1";
+    verify = NULL;
     conns = 1;
-    size = 64ULL << 20;
+    r.size = 64ULL << 20;
+    imei_base = 352093081000000ULL;
     memset(&sin, 0, sizeof(struct sockaddr_in));
     sin.sin_family = AF_INET;
 
@@ -83,54 +138,80 @@ main(int argc, char **argv)
             conns = atoi(argv[++i]);
 
         } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-            size = strtoull(argv[++i], NULL, 10);
+            r.size = strtoull(argv[++i], NULL, 10);
+
+        } else if (strcmp(argv[i], "--dualcam") == 0) {
+            r.dualcam = 1;
+
+        } else if (strcmp(argv[i], "--imei-base") == 0 && i + 1 < argc) {
+            imei_base = strtoull(argv[++i], NULL, 10);
+
+        } else if (strcmp(argv[i], "--verify-store") == 0 && i + 1 < argc) {
+            verify = argv[++i];
 
         } else {
-            fprintf(stderr, "usage: rawsend --host H --port N --conns N "
-                            "--size BYTES\n");
+            fprintf(stderr, "usage: rawsend --port N [--conns N] "
+                    "[--size BYTES] [--dualcam] [--imei-base N] "
+                    "[--verify-store DIR]\n");
             return 2;
         }
     }
 
-    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || conns < 1) {
-        fprintf(stderr, "rawsend: bad host or --conns\n");
+    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1 || conns < 1
+        || r.size == 0 || r.size > 0xffffffffULL)
+    {
+        fprintf(stderr, "rawsend: bad --host, --conns or --size\n");
         return 2;
     }
 
     /* the bytes on the wire: a 6-byte header and CRC per 1024 file bytes */
-    wire = size + (size + RAW_PACKET - 1) / RAW_PACKET * (RAW_FRAME
-                                                          - RAW_PACKET);
+    r.packets = (uint32_t) ((r.size + DUALCAM_PACKET_SIZE - 1)
+                            / DUALCAM_PACKET_SIZE);
+    r.wire = r.size + (unsigned long long) r.packets
+                      * (RAW_FRAME - DUALCAM_PACKET_SIZE);
 
-    buf = malloc(RAW_CHUNK);
+    r.block = malloc(RAW_CHUNK);
     all = calloc((size_t) conns, sizeof(raw_conn_t));
-    if (buf == NULL || all == NULL) {
+    if (r.block == NULL || all == NULL) {
         perror("malloc");
         return 1;
     }
 
-    raw_fill(buf, RAW_CHUNK);
+    raw_fill(r.block, RAW_CHUNK, !r.dualcam);
 
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep == -1) {
+    r.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (r.ep == -1) {
         perror("epoll_create1");
         return 1;
     }
 
     start = raw_now();
-    errors = 0;
 
     for (i = 0; i < conns; i++) {
         c = &all[i];
+        c->imei = imei_base + (uint64_t) i;
+
+        if (r.dualcam) {
+            c->out = malloc(RAW_CHUNK + 256);
+            if (c->out == NULL) {
+                perror("malloc");
+                return 1;
+            }
+
+            raw_dc_init(c, DUALCAM_FLAG_VIDEO_FRONT);
+        }
 
         c->fd = raw_connect(&sin);
         if (c->fd == -1) {
             return 1;
         }
 
-        ev.events = EPOLLOUT | EPOLLIN;
+        /* dualcam: edge-triggered, so a device waiting for the server
+           does not spin on EPOLLOUT */
+        ev.events = EPOLLOUT | EPOLLIN | (r.dualcam ? EPOLLET : 0);
         ev.data.ptr = c;
 
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        if (epoll_ctl(r.ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
             perror("epoll_ctl");
             return 1;
         }
@@ -139,7 +220,7 @@ main(int argc, char **argv)
     left = conns;
 
     while (left > 0) {
-        n = epoll_wait(ep, events, RAW_EVENTS, 10000);
+        n = epoll_wait(r.ep, events, RAW_EVENTS, 10000);
 
         if (n == -1) {
             if (errno == EINTR) {
@@ -151,16 +232,45 @@ main(int argc, char **argv)
         }
 
         if (n == 0) {
-            fprintf(stderr, "rawsend: no progress for 10 s\n");
+            fprintf(stderr, "rawsend: no progress for 10 s, %d left\n",
+                    left);
             return 1;
         }
 
         for (i = 0; i < n; i++) {
             c = events[i].data.ptr;
 
+            if (c->done == 2) {
+                continue;
+            }
+
+            if (r.dualcam) {
+                ok = 0;
+
+                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                    ok = raw_dc_read(&r, c);
+                }
+
+                if (ok == 0) {
+                    ok = raw_dc_write(&r, c);
+                }
+
+                if (ok != 0) {
+                    if (ok < 0) {
+                        r.errors++;
+                    }
+
+                    c->done = 2;
+                    close(c->fd);
+                    left--;
+                }
+
+                continue;
+            }
+
             if (c->done == 0 && (events[i].events & EPOLLOUT)) {
-                if (raw_send(c, ep, buf, wire) != 0) {
-                    errors++;
+                if (raw_send(&r, c) != 0) {
+                    r.errors++;
                     c->done = 2;
                     close(c->fd);
                     left--;
@@ -171,9 +281,9 @@ main(int argc, char **argv)
             if (c->done == 1
                 && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
             {
-                r = read(c->fd, drain, sizeof(drain));
+                got = read(c->fd, drain, sizeof(drain));
 
-                if (r > 0 || (r == -1 && errno == EAGAIN)) {
+                if (got > 0 || (got == -1 && errno == EAGAIN)) {
                     continue;
                 }
 
@@ -188,15 +298,27 @@ main(int argc, char **argv)
 
     getrusage(RUSAGE_SELF, &ru);
 
-    printf("{\"connections\": %d, \"errors\": %d, \"payload_bytes\": %llu, "
-           "\"wire_bytes\": %llu, \"seconds\": %.6f, "
-           "\"utime_s\": %.6f, \"stime_s\": %.6f}\n",
-           conns, errors, size * (unsigned long long) conns,
-           wire * (unsigned long long) conns, end - start,
+    printf("{\"mode\": \"%s\", \"connections\": %d, \"errors\": %d, "
+           "\"payload_bytes\": %llu, \"wire_bytes\": %llu, "
+           "\"seconds\": %.6f, \"utime_s\": %.6f, \"stime_s\": %.6f",
+           r.dualcam ? "dualcam" : "raw", conns, r.errors,
+           r.size * (unsigned long long) conns,
+           r.wire * (unsigned long long) conns, end - start,
            ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 
-    return errors ? 1 : 0;
+    if (verify != NULL) {
+        n = raw_verify(&r, verify, all, conns);
+        printf(", \"verified\": %d", n);
+
+        if (n != conns) {
+            r.errors++;
+        }
+    }
+
+    printf("}\n");
+
+    return r.errors ? 1 : 0;
 }
 
 
@@ -234,10 +356,13 @@ raw_connect(struct sockaddr_in *sin)
 }
 
 
-/* what DATA frames look like: header, 1024 pseudo-random bytes, CRC */
+/*
+ * Pseudo-random bytes; framed: laid out as DATA frames (raw mode, the
+ * sink does not care, but the bytes look like the real stream).
+ */
 
 static void
-raw_fill(unsigned char *buf, size_t size)
+raw_fill(unsigned char *buf, size_t size, int framed)
 {
     size_t    i;
     uint32_t  x;
@@ -248,6 +373,12 @@ raw_fill(unsigned char *buf, size_t size)
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
+
+        buf[i] = (unsigned char) x;
+
+        if (!framed) {
+            continue;
+        }
 
         switch (i % RAW_FRAME) {
         case 0:
@@ -261,27 +392,34 @@ raw_fill(unsigned char *buf, size_t size)
             buf[i] = 0x02;
             break;
         default:
-            buf[i] = (unsigned char) x;
+            break;
         }
+    }
+
+    if (!framed) {
+        /* an H.265 start code, as a video begins */
+        buf[0] = 0;
+        buf[1] = 0;
+        buf[2] = 0;
+        buf[3] = 1;
     }
 }
 
 
 static int
-raw_send(raw_conn_t *c, int ep, const unsigned char *buf,
-    unsigned long long wire)
+raw_send(raw_t *r, raw_conn_t *c)
 {
     size_t              len;
     ssize_t             n;
     struct epoll_event  ev;
 
-    while (c->sent < wire) {
+    while (c->sent < r->wire) {
         len = RAW_CHUNK;
-        if (wire - c->sent < len) {
-            len = (size_t) (wire - c->sent);
+        if (r->wire - c->sent < len) {
+            len = (size_t) (r->wire - c->sent);
         }
 
-        n = write(c->fd, buf, len);
+        n = write(c->fd, r->block, len);
 
         if (n == -1) {
             if (errno == EAGAIN || errno == EINTR) {
@@ -301,10 +439,332 @@ raw_send(raw_conn_t *c, int ep, const unsigned char *buf,
     ev.events = EPOLLIN;
     ev.data.ptr = c;
 
-    if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    if (epoll_ctl(r->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
         perror("epoll_ctl");
         return -1;
     }
 
     return 0;
+}
+
+
+/* dualcam mode: 0 go on, 1 finished (CLOSE), -1 error */
+
+static int
+raw_dc_read(raw_t *r, raw_conn_t *c)
+{
+    int       rc;
+    size_t    pos, need, len;
+    ssize_t   n;
+    unsigned  cmd;
+
+    for ( ;; ) {
+        n = read(c->fd, c->in + c->in_len, RAW_IN_SIZE - c->in_len);
+
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EINTR) {
+                return 0;
+            }
+
+            perror("read");
+            return -1;
+        }
+
+        if (n == 0) {
+            fprintf(stderr, "rawsend: imei %llu: server closed early\n",
+                    (unsigned long long) c->imei);
+            return -1;
+        }
+
+        c->in_len += (size_t) n;
+        pos = 0;
+
+        for ( ;; ) {
+            if (c->in_len - pos < 2) {
+                break;
+            }
+
+            cmd = dualcam_get16(c->in + pos);
+
+            if (cmd == DUALCAM_CMD_REPEAT_INIT) {
+                /* 00 09 alone */
+                len = 0;
+                need = 2;
+
+            } else {
+                if (c->in_len - pos < DUALCAM_HEADER_LEN) {
+                    break;
+                }
+
+                len = dualcam_get16(c->in + pos + 2);
+                need = DUALCAM_HEADER_LEN + len;
+
+                if (need > RAW_IN_SIZE) {
+                    fprintf(stderr, "rawsend: frame too long\n");
+                    return -1;
+                }
+            }
+
+            if (c->in_len - pos < need) {
+                break;
+            }
+
+            rc = raw_dc_frame(r, c, cmd, c->in + pos + need - len, len);
+            if (rc != 0) {
+                return rc;
+            }
+
+            pos += need;
+        }
+
+        memmove(c->in, c->in + pos, c->in_len - pos);
+        c->in_len -= pos;
+    }
+}
+
+
+static int
+raw_dc_frame(raw_t *r, raw_conn_t *c, unsigned cmd, const unsigned char *p,
+    size_t len)
+{
+    uint32_t       v;
+    unsigned char  f[40], *q;
+
+    switch (cmd) {
+
+    case DUALCAM_CMD_CLOSE:
+        return 1;
+
+    case DUALCAM_CMD_METADATA_QUERY:
+        /* METADATA v1: version, file type, time ms, trigger, duration */
+        q = dualcam_put16(f, DUALCAM_CMD_METADATA);
+        q = dualcam_put16(q, 13);
+        *q++ = 1;
+        *q++ = DUALCAM_FLAG_VIDEO_FRONT;
+        q = dualcam_put32(q, 0x00000193);
+        q = dualcam_put32(q, 0x1b2c3d4e);
+        *q++ = 9;
+        q = dualcam_put16(q, 20);
+        raw_dc_queue(c, f, (size_t) (q - f));
+        return 0;
+
+    case DUALCAM_CMD_FILE_REQUEST:
+        q = dualcam_put16(f, DUALCAM_CMD_START);
+        q = dualcam_put16(q, 6);
+        q = dualcam_put32(q, r->packets);
+        q = dualcam_put16(q, 0);
+        raw_dc_queue(c, f, (size_t) (q - f));
+        return 0;
+
+    case DUALCAM_CMD_RESUME:
+        if (len < 4) {
+            return -1;
+        }
+
+        v = dualcam_get32(p);
+        if (v == 0) {
+            v = 1;
+        }
+
+        if (v > r->packets) {
+            fprintf(stderr, "rawsend: RESUME %u beyond %u packets\n",
+                    v, r->packets);
+            return -1;
+        }
+
+        q = dualcam_put16(f, DUALCAM_CMD_SYNC);
+        q = dualcam_put16(q, 4);
+        q = dualcam_put32(q, v);
+        raw_dc_queue(c, f, (size_t) (q - f));
+
+        c->next = v - 1;
+        c->crc = 0;
+        c->streaming = 1;
+        return 0;
+
+    case DUALCAM_CMD_REPEAT_INIT:
+        c->streaming = 0;
+        c->file_done = 1;
+        raw_dc_init(c, 0);
+        return 0;
+
+    case DUALCAM_CMD_STATUS:
+        fprintf(stderr, "rawsend: STATUS from the server\n");
+        return -1;
+
+    default:
+        fprintf(stderr, "rawsend: unexpected command 0x%04x\n", cmd);
+        return -1;
+    }
+}
+
+
+static void
+raw_dc_queue(raw_conn_t *c, const unsigned char *p, size_t n)
+{
+    if (c->out_pos == c->out_len) {
+        c->out_pos = 0;
+        c->out_len = 0;
+    }
+
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+}
+
+
+static void
+raw_dc_init(raw_conn_t *c, unsigned flags)
+{
+    unsigned char  f[DUALCAM_INIT_LEN], *q;
+
+    q = dualcam_put16(f, DUALCAM_CMD_CLOSE);
+    q = dualcam_put16(q, 5);
+    q = dualcam_put32(q, (uint32_t) (c->imei >> 32));
+    q = dualcam_put32(q, (uint32_t) c->imei);
+    (void) dualcam_put32(q, (uint32_t) (0x40 | flags) << 24);
+
+    raw_dc_queue(c, f, DUALCAM_INIT_LEN);
+}
+
+
+/* up to 63 DATA frames (64890 bytes) after what is queued */
+
+static void
+raw_dc_data(raw_t *r, raw_conn_t *c)
+{
+    size_t          n, off;
+    uint64_t        at;
+    unsigned char  *q;
+
+    while (c->streaming && c->next < r->packets
+           && c->out_len + RAW_FRAME <= RAW_CHUNK)
+    {
+        at = (uint64_t) c->next * DUALCAM_PACKET_SIZE;
+        n = r->size - at < DUALCAM_PACKET_SIZE ? (size_t) (r->size - at)
+                                               : DUALCAM_PACKET_SIZE;
+        off = (size_t) (at % RAW_CHUNK);
+
+        q = c->out + c->out_len;
+        q = dualcam_put16(q, DUALCAM_CMD_DATA);
+        q = dualcam_put16(q, (uint16_t) (n + 2));
+        memcpy(q, r->block + off, n);
+        c->crc = dualcam_crc16(c->crc, q, n);
+        q = dualcam_put16(q + n, c->crc);
+
+        c->out_len = (size_t) (q - c->out);
+        c->next++;
+    }
+
+    if (c->next == r->packets) {
+        /* all sent: wait for 00 09 (or a RESUME) */
+        c->streaming = 0;
+    }
+}
+
+
+static int
+raw_dc_write(raw_t *r, raw_conn_t *c)
+{
+    ssize_t  n;
+
+    for ( ;; ) {
+        if (c->out_pos == c->out_len) {
+            c->out_pos = 0;
+            c->out_len = 0;
+            raw_dc_data(r, c);
+
+            if (c->out_len == 0) {
+                return 0;
+            }
+        }
+
+        n = write(c->fd, c->out + c->out_pos, c->out_len - c->out_pos);
+
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EINTR) {
+                return 0;
+            }
+
+            perror("write");
+            return -1;
+        }
+
+        c->out_pos += (size_t) n;
+    }
+}
+
+
+/* every connection's file, byte for byte, in DIR/<IMEI>/ */
+
+static int
+raw_verify(raw_t *r, const char *dir, raw_conn_t *all, int conns)
+{
+    int                 i, fd, good, intact;
+    char                path[4096];
+    DIR                *d;
+    size_t              len;
+    ssize_t             n;
+    struct stat         st;
+    struct dirent      *de;
+    unsigned long long  off;
+    unsigned char      *buf;
+
+    buf = malloc(RAW_CHUNK);
+    if (buf == NULL) {
+        return 0;
+    }
+
+    good = 0;
+
+    for (i = 0; i < conns; i++) {
+        snprintf(path, sizeof(path), "%s/%llu", dir,
+                 (unsigned long long) all[i].imei);
+
+        d = opendir(path);
+        if (d == NULL) {
+            continue;
+        }
+
+        intact = 0;
+
+        while (!intact && (de = readdir(d)) != NULL) {
+            len = strlen(de->d_name);
+
+            if (len < 6 || strcmp(de->d_name + len - 5, ".h265") != 0) {
+                continue;
+            }
+
+            fd = openat(dirfd(d), de->d_name, O_RDONLY);
+            if (fd == -1) {
+                continue;
+            }
+
+            if (fstat(fd, &st) == 0
+                && (unsigned long long) st.st_size == r->size)
+            {
+                intact = 1;
+
+                for (off = 0; intact && off < r->size; off += RAW_CHUNK) {
+                    len = r->size - off < RAW_CHUNK ? (size_t) (r->size - off)
+                                                    : RAW_CHUNK;
+                    n = read(fd, buf, len);
+
+                    if (n != (ssize_t) len
+                        || memcmp(buf, r->block, len) != 0)
+                    {
+                        intact = 0;
+                    }
+                }
+            }
+
+            close(fd);
+        }
+
+        closedir(d);
+        good += intact;
+    }
+
+    free(buf);
+
+    return good;
 }

@@ -15,9 +15,9 @@ $(B)/bench/sink: bench/sink.c | $(B)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 
-$(B)/bench/rawsend: bench/rawsend.c | $(B)
+$(B)/bench/rawsend: bench/rawsend.c $(CORE_HDR) $(B)/libdualcam.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $< -o $@
+	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
 
 $(B)/bench/crc_bench: bench/crc_bench.c $(CORE_HDR) $(B)/libdualcam.a
 	@mkdir -p $(dir $@)
