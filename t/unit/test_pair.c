@@ -610,7 +610,9 @@ START_TEST(test_pair_many)
     pair_t    p;
     unsigned  k;
 
-    pair_init(&p, 99);
+    /* _i: with and without metadata queries */
+    pair_init(&p, 99 + _i);
+    p.sconf.metadata = !_i;
 
     for (k = 0; k < 4; k++) {
         pair_file(&p, k, 3000 + k * 5000);
@@ -619,7 +621,47 @@ START_TEST(test_pair_many)
     pair_run(&p);
     pair_check_ok(&p);
     ck_assert_uint_eq(p.commits, 4);
+    ck_assert_uint_eq(p.metas, _i ? 0 : 4);
     ck_assert_uint_eq(p.dev.inits, 5);
+    pair_free(&p);
+}
+END_TEST
+
+
+/*
+ * The device answers with STATUS 17 instead: to the metadata query the
+ * server moves on to the next file; to the file request it ends the
+ * session with device_status.
+ */
+
+START_TEST(test_pair_status)
+{
+    pair_t  p;
+
+    pair_init(&p, 555);
+    pair_file(&p, 0, 5000);
+    pair_file(&p, 2, 7000);
+    p.dconf.files[0].status = 17;
+    p.dconf.files[0].status_on = DUALCAM_CMD_METADATA_QUERY;
+    pair_run(&p);
+
+    ck_assert(p.srv_closed);
+    ck_assert_int_eq(p.result, DUALCAM_RESULT_OK);
+    ck_assert(p.dev_closed);
+    ck_assert_uint_eq(p.commits, 1);
+    ck_assert_uint_eq(p.committed_ok[1], 1);
+    ck_assert_uint_eq(p.mismatches, 0);
+    pair_free(&p);
+
+    pair_init(&p, 556);
+    pair_file(&p, 0, 5000);
+    p.dconf.files[0].status = 17;
+    p.dconf.files[0].status_on = DUALCAM_CMD_FILE_REQUEST;
+    pair_run(&p);
+
+    ck_assert(p.srv_closed);
+    ck_assert_int_eq(p.result, DUALCAM_RESULT_DEVICE_STATUS);
+    ck_assert_uint_eq(p.commits, 0);
     pair_free(&p);
 }
 END_TEST
@@ -762,7 +804,8 @@ pair_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_pair_kinds_sizes, 0,
                         (int) (PAIR_NKINDS * PAIR_NSIZES));
-    tcase_add_test(tc, test_pair_many);
+    tcase_add_loop_test(tc, test_pair_many, 0, 2);
+    tcase_add_test(tc, test_pair_status);
     tcase_add_loop_test(tc, test_pair_bad_crc, 0, 6);
     tcase_add_test(tc, test_pair_bad_crc_enhanced);
     tcase_add_loop_test(tc, test_pair_resume_from, 0, 4);
