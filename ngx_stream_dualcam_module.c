@@ -23,8 +23,7 @@
 
 
 static void ngx_stream_dualcam_handler(ngx_stream_session_t *s);
-static void ngx_stream_dualcam_read_handler(ngx_event_t *ev);
-static void ngx_stream_dualcam_write_handler(ngx_event_t *ev);
+static void ngx_stream_dualcam_event_handler(ngx_event_t *ev);
 static void ngx_stream_dualcam_resume_handler(ngx_event_t *ev);
 static void ngx_stream_dualcam_process(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_dualcam_flush(ngx_stream_session_t *s,
@@ -323,8 +322,8 @@ ngx_stream_dualcam_handler(ngx_stream_session_t *s)
         }
     }
 
-    c->read->handler = ngx_stream_dualcam_read_handler;
-    c->write->handler = ngx_stream_dualcam_write_handler;
+    c->read->handler = ngx_stream_dualcam_event_handler;
+    c->write->handler = ngx_stream_dualcam_event_handler;
 
     /* what a preread phase has read already */
 
@@ -349,8 +348,10 @@ ngx_stream_dualcam_handler(ngx_stream_session_t *s)
 }
 
 
+/* read and write events alike, as ngx_stream_proxy_module does */
+
 static void
-ngx_stream_dualcam_read_handler(ngx_event_t *ev)
+ngx_stream_dualcam_event_handler(ngx_event_t *ev)
 {
     ngx_connection_t               *c;
     ngx_stream_session_t           *s;
@@ -391,36 +392,8 @@ ngx_stream_dualcam_read_handler(ngx_event_t *ev)
 
         dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
         ngx_log_error(dscf->log_level, c->log, NGX_ETIMEDOUT,
-                      "device timed out");
-        ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
-        return;
-    }
-
-    ngx_stream_dualcam_process(s);
-}
-
-
-static void
-ngx_stream_dualcam_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t               *c;
-    ngx_stream_session_t           *s;
-    ngx_stream_dualcam_srv_conf_t  *dscf;
-
-    c = ev->data;
-    s = c->data;
-
-    if (c->close) {
-        ngx_stream_dualcam_read_handler(c->read);
-        return;
-    }
-
-    if (ev->timedout) {
-        ev->timedout = 0;
-
-        dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
-        ngx_log_error(dscf->log_level, c->log, NGX_ETIMEDOUT,
-                      "device timed out while sending to it");
+                      ev->write ? "device timed out while sending to it"
+                                : "device timed out");
         ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
         return;
     }
@@ -440,7 +413,7 @@ ngx_stream_dualcam_resume_handler(ngx_event_t *ev)
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
 
     if (s->connection->close) {
-        ngx_stream_dualcam_read_handler(s->connection->read);
+        ngx_stream_dualcam_event_handler(s->connection->read);
         return;
     }
 
