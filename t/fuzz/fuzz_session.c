@@ -1024,6 +1024,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_dev_t     *d;
     fz_dfile_t   *df;
     fz_server_t   f;
+    dualcam_meta_t  meta;
 
     k = fz_opts_parse(&opts, data, size);
     data += k;
@@ -1067,6 +1068,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
             d->odd = 1;
         }
+        /* metadata the server cannot read ends the session, rightly */
+        if (opts.conf.metadata
+            && dualcam_meta_decode(&meta, d->files[i].path_mode
+                                          ? DUALCAM_META_NONE
+                                          : DUALCAM_META_DUALCAM,
+                                   d->files[i].meta, d->files[i].meta_len)
+               != 0)
+        {
+            d->odd = 1;
+        }
+
         if (d->files[i].size == 0 || d->files[i].path_mode
             || d->protocol >= 6 || d->protocol < 5)
         {
