@@ -120,12 +120,8 @@ class BadInput(NginxTestCase):
         body = device.fixture_file(packets)
         s = ngx.connect()
         d = Device(s, imei=IMEI)
-        d.send(init_packet(IMEI, FLAG_PHOTO_FRONT))
-        d.recv_frame()
-        d.send(frame(0x000B, device.fixture_meta(packets)))
-        d.recv_frame()
-        d.send(frame(0x0001, struct.pack('>IH', 29, 0)))
-        d.recv_frame()
+        self.assertEqual(d.begin(FLAG_PHOTO_FRONT,
+                                 device.fixture_meta(packets), 29), 0)
         data, _ = packet_frames(body, 1, 7)
         d.send(frame(0x0003, struct.pack('>I', 1)) + data)
         try:
@@ -164,12 +160,7 @@ class BadInput(NginxTestCase):
             # mid-frame, then RST
             s = ngx.connect()
             d = Device(s, imei=IMEI + i)
-            d.send(init_packet(IMEI + i, FLAG_PHOTO_FRONT))
-            d.recv_frame()
-            d.send(frame(0x000B, device.meta_v3(1730288105000)))
-            d.recv_frame()
-            d.send(frame(0x0001, struct.pack('>IH', 10, 0)))
-            d.recv_frame()
+            d.begin(FLAG_PHOTO_FRONT, device.meta_v3(1730288105000), 10)
             data, _ = packet_frames(body, 1, 4)
             d.send(frame(0x0003, struct.pack('>I', 1)) + data[:-100])
             time.sleep(0.05)

@@ -123,6 +123,22 @@ class Device(object):
         self.buf = self.buf[4 + n:]
         return cmd, data
 
+    def begin(self, flag, meta, total):
+        """Init offering flag, answer the metadata query (if asked) with
+        meta and the file request with START total; returns the RESUME
+        value the server then asks for."""
+        self.send(init_packet(self.imei, flag, self.protocol))
+        while True:
+            cmd, data = self.recv_frame()
+            if cmd == 0x000A:
+                self.send(frame(0x000B, meta))
+            elif cmd == 0x0008:
+                self.send(frame(0x0001, struct.pack('>IH', total, 0)))
+            elif cmd == 0x0002:
+                return struct.unpack('>I', data)[0]
+            else:
+                raise AssertionError('unexpected server frame %04x' % cmd)
+
     def drop(self, rst=False):
         if rst:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
