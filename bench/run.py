@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -586,37 +587,76 @@ def status_totals(doc):
     return out
 
 
-def scenario_conc(args):
+def established_ss(port):
+    """Established connections with local port `port`, from ss(8) (one
+    netlink dump; /proc/net/tcp double-counts sockets that move while a
+    20,000-line file is read in pieces)."""
+    try:
+        r = subprocess.run(['ss', '-Htn', 'state', 'established',
+                            '( sport = :%d )' % port],
+                           capture_output=True, text=True, timeout=30)
+        return sum(1 for line in r.stdout.splitlines() if line.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        return established(port)
+
+
+class StatusPoller(threading.Thread):
+    """GETs the status page once a second, off the sampling loop."""
+
+    def __init__(self, url, port):
+        threading.Thread.__init__(self, daemon=True)
+        self.url = url
+        self.port = port
+        self.stop = threading.Event()
+        self.lat = []           # (seconds, bytes, established, active)
+        self.errors = []
+
+    def run(self):
+        while not self.stop.is_set():
+            conn = established_ss(self.port)
+            try:
+                dt, body = http_get(self.url, timeout=120)
+                active = None
+                try:
+                    active = json.loads(body)['totals']['sessions_active']
+                except (ValueError, KeyError, TypeError):
+                    pass
+                self.lat.append((dt, len(body), conn, active))
+            except Exception as e:      # noqa: BLE001
+                self.errors.append(str(e)[:200])
+            self.stop.wait(1.0)
+
+
+def conc_run(args, pool):
     n = args.conc_devices
     nproc = max(2, (n + 4999) // 5000 + 1)
     size = 50 * 1000
     rate = args.conc_rate
-    log('== conc: %d devices at once, %d B photo each at %d B/s, '
-        '%d sim processes' % (n, size, rate, nproc))
-    ngx = start_nginx(workers=2, connections=12000, fsync_server=False)
-    ngx.label = 'conc'
+    label = 'thread pool' if pool else 'fsync in the worker'
+    log('== conc (%s): %d devices, %d B photo each at %d B/s, %d sims'
+        % (label, n, size, rate, nproc))
+    ngx = start_nginx(workers=2, connections=12000, fsync_server=False,
+                      extra_server='dualcam_thread_pool default;' if pool
+                      else '')
+    ngx.label = 'conc (%s)' % label
     per = [n // nproc + (1 if i < n % nproc else 0) for i in range(nproc)]
     sims = []
     samples = []
-    lat = []
-    last_status = None
+    poller = None
     try:
         time.sleep(1.0)
         rss0 = workers_rss(ngx)
-        per_worker0 = {p: proc_rss(p) for p in ngx.worker_pids()}
         sock0 = sockstat_tcp()
-        # the status endpoint with nothing connected, for comparison
         idle_lat = []
         for _ in range(3):
             dt, _ = http_get(ngx.status_url)
             idle_lat.append(dt)
-
+        poller = StatusPoller(ngx.status_url, ngx.port)
         ramp = args.conc_ramp
         t0 = time.monotonic()
         next_start = t0
-        base = 360000000000000
+        base = 360000000000000 + (0 if pool else 1000000)
         started = 0
-        next_get = t0 + 1.0
         peak = None
         while True:
             now = time.monotonic()
@@ -635,102 +675,117 @@ def scenario_conc(args):
                              out, err, cmd))
                 started += 1
                 next_start = now + ramp / nproc
-            conn = established(ngx.port)
+                if started == 1:
+                    poller.start()
+            conn = established_ss(ngx.port)
             rss = workers_rss(ngx)
             sock = sockstat_tcp()
             samples.append((now - t0, conn, rss, sock[0], sock[1]))
             if peak is None or conn > peak[1]:
                 peak = samples[-1]
-            if now >= next_get:
-                try:
-                    dt, body = http_get(ngx.status_url)
-                    lat.append((dt, len(body), conn))
-                    last_status = body
-                except Exception as e:      # noqa: BLE001
-                    lat.append((float('nan'), 0, conn))
-                    note('conc: status GET failed: %s' % e)
-                next_get = time.monotonic() + 1.0
             if started == nproc and all(p.poll() is not None
                                         for p, _, _, _ in sims):
                 break
             if now - t0 > args.conc_timeout:
-                note('conc: sims still running after %d s, killed'
-                     % args.conc_timeout)
+                note('conc (%s): sims still running after %d s, killed'
+                     % (label, args.conc_timeout))
                 for p, _, _, _ in sims:
                     if p.poll() is None:
                         p.kill()
                         p.wait()
                 break
-            time.sleep(0.2)
+            time.sleep(0.25)
         elapsed = time.monotonic() - t0
+        poller.stop.set()
+        poller.join(150)
         final_status = status_json(ngx)
     finally:
+        if poller is not None:
+            poller.stop.set()
         stored = count_files(ngx.store, '.jpg')
-        per_worker = {p: proc_rss(p) for p in ngx.worker_pids()}
+        results = {}
+        for line in ngx.access_log().splitlines():
+            parts = line.split()
+            if len(parts) > 2:
+                results[parts[2]] = results.get(parts[2], 0) + 1
         stop_nginx(ngx, keep=args.keep)
 
     ok_files = 0
     sim_fail = []
-    sim_json = []
+    p50 = []
     for p, out, err, cmd in sims:
         out.seek(0)
         err.seek(0)
-        j = last_json(out.read())
-        sim_json.append(j)
+        j = last_json(out.read()) or {}
+        ok_files += (j.get('verify') or {}).get('ok', 0)
+        p50.append((j.get('file_ms') or {}).get('p50', 0))
         if p.returncode != 0:
             sim_fail.append('rc %s: %s %s' % (
                 p.returncode, err.read().strip()[-300:], json.dumps(
-                    {k: (j or {}).get(k) for k in ('verify', 'errors',
-                                                   'files_delivered')})))
+                    {k: j.get(k) for k in ('verify', 'errors',
+                                           'files_delivered')})))
         out.close()
         err.close()
-    for j in sim_json:
-        ok_files += ((j or {}).get('verify') or {}).get('ok', 0)
 
+    sc = 'conc'
     t, conn, rss, inuse, mem = peak
     per_dev = (rss - rss0) / conn if conn else float('nan')
     sock_per = (mem - sock0[1]) * PAGE / 1024 / conn if conn else 0
-    row('conc', 'devices connected at once (peak)', '%d of %d' % (conn, n),
-        '%d' % n, conn >= n)
-    row('conc', 'files stored byte-exact',
+    row(sc, '[%s] devices connected at once (peak)' % label,
+        '%d of %d' % (conn, n), '%d' % n, conn >= n)
+    row(sc, '[%s] files stored byte-exact' % label,
         '%d stored, %d verified by the sims%s' % (
             stored, ok_files, '' if not sim_fail else
             ', %d sims failed' % len(sim_fail)),
         '%d' % n, stored == n and ok_files == n and not sim_fail)
-    row('conc', 'nginx worker RSS growth per device, KiB',
-        '%.2f (%d -> %d KiB)' % (per_dev, rss0, rss), '<= 8',
+    row(sc, '[%s] session results (access log)' % label, ', '.join(
+        '%s %d' % kv for kv in sorted(results.items())))
+    row(sc, '[%s] nginx worker RSS growth per device, KiB' % label,
+        '%.2f (%d -> %d KiB, 2 workers)' % (per_dev, rss0, rss), '<= 8',
         per_dev <= 8)
-    row('conc', 'kernel TCP memory per device (both ends), KiB',
-        '%.2f (%d -> %d pages)' % (sock_per, sock0[1], mem))
-    good = [x for x in lat if x[0] == x[0]]
+    row(sc, '[%s] kernel TCP memory per device, KiB' % label,
+        '%.2f (both ends; %d -> %d pages)' % (sock_per, sock0[1], mem))
+    good = [x for x in poller.lat] if poller else []
+    busy = [x for x in good if x[2] >= n * 0.9]
+    if busy:
+        ds = sorted(x[0] * 1000 for x in busy)
+        row(sc, '[%s] status GET with >= 90%% connected, ms' % label,
+            'median %.0f, max %.0f (%d GETs, %d KB)' % (
+                statistics.median(ds), ds[-1], len(ds),
+                max(x[1] for x in busy) / 1000), '', None)
     if good:
         ds = sorted(x[0] * 1000 for x in good)
-        row('conc', 'status GET while %d+ connected, ms' % max(
-            x[2] for x in good),
-            'median %.1f, max %.1f (%d GETs, %d KB)' % (
-                statistics.median(ds), ds[-1], len(ds),
-                max(x[1] for x in good) / 1000))
-        row('conc', 'status GET idle, ms',
-            'median %.1f' % (statistics.median(idle_lat) * 1000))
-    row('conc', 'wall time (ramp %.0f s), s' % args.conc_ramp,
-        '%.1f' % elapsed)
-    note('conc: per-worker RSS KiB idle %s, at the end %s' % (
-        sorted(per_worker0.values()), sorted(per_worker.values())))
+        row(sc, '[%s] status GET during the run, ms' % label,
+            'median %.0f, max %.0f (%d GETs)' % (statistics.median(ds),
+                                                  ds[-1], len(ds)))
+    row(sc, '[%s] status GET idle, ms' % label,
+        'median %.1f' % (statistics.median(idle_lat) * 1000))
+    row(sc, '[%s] photo upload time p50 (sims), s; wall, s' % label,
+        '%s; %.0f' % ('/'.join('%.1f' % (x / 1000) for x in p50), elapsed),
+        '~%.0f at %d B/s' % (size / rate, rate))
     for f in sim_fail[:3]:
-        note('conc: sim %s' % f)
-    if sim_json and sim_json[0]:
-        note('conc: first sim summary: `%s`' % json.dumps(
-            sim_json[0])[:400])
+        note('conc (%s): sim %s' % (label, f))
+    if poller and poller.errors:
+        note('conc (%s): status GET errors: %s' % (label,
+                                                   poller.errors[:3]))
     if final_status is not None:
         tot = status_totals(final_status)
         keys = [k for k in tot if re.search(
-            r'connections|files|resume|crc|bytes', k)]
-        note('conc: status totals at the end: %s' % ', '.join(
-            '%s=%s' % (k, tot[k]) for k in keys[:12]))
+            r'connections|files_stored$|files_failed|timeouts|'
+            r'sessions_active', k)]
+        note('conc (%s): status totals at the end: %s' % (label, ', '.join(
+            '%s=%s' % (k.split('.')[-1], tot[k]) for k in keys)))
     with open(os.path.join(tempfile.gettempdir(),
-                           'dualcam-bench-conc-samples.json'), 'w') as f:
-        json.dump({'samples': samples, 'lat': lat}, f)
-    return last_status
+                           'dualcam-bench-conc-%s.json' % (
+                               'pool' if pool else 'worker')), 'w') as f:
+        json.dump({'samples': samples,
+                   'lat': poller.lat if poller else []}, f)
+
+
+def scenario_conc(args):
+    conc_run(args, True)
+    if not args.conc_pool_only:
+        conc_run(args, False)
 
 
 def scenario_faults(args):
@@ -1009,7 +1064,9 @@ def main():
                     help='the sims start this many seconds apart in all')
     ap.add_argument('--conc-inflight', type=int, default=256,
                     help='connects in flight per sim (its --concurrency)')
-    ap.add_argument('--conc-timeout', type=int, default=120)
+    ap.add_argument('--conc-timeout', type=int, default=150)
+    ap.add_argument('--conc-pool-only', action='store_true',
+                    help='skip the conc run without dualcam_thread_pool')
     ap.add_argument('--fault-devices', type=int, default=1000)
     ap.add_argument('--keep', action='store_true',
                     help='keep the nginx prefixes (temp dirs)')
