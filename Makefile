@@ -81,11 +81,11 @@ $(B)/test-unit-asan: $(UNIT_SRC) $(wildcard t/unit/*.h) $(B)/libdualcam-asan.a
 	    $(B)/libdualcam-asan.a $(CHECK_LIBS) -o $@
 
 unit: $(B)/test-unit
-	cd t/unit && CK_FORK=yes ../../$(B)/test-unit
+	cd t/unit && CK_FORK=yes $(abspath $(B))/test-unit
 
 unit-asan: $(B)/test-unit-asan
 	cd t/unit && CK_FORK=no ASAN_OPTIONS=detect_leaks=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1 ../../$(B)/test-unit-asan
+	    UBSAN_OPTIONS=print_stacktrace=1 $(abspath $(B))/test-unit-asan
 
 # --- the simulator ----------------------------------------------------------
 
@@ -108,7 +108,7 @@ $(B)/nginx/Makefile: config
 
 $(B)/ngx_stream_dualcam_module.so: $(B)/nginx/Makefile $(MOD_SRC)
 	cd $(NGX_SRC) && $(MAKE) -s -f $(CURDIR)/$(B)/nginx/Makefile modules
-	cp $(B)/nginx/ngx_stream_dualcam_module.so $@
+	cp $(B)/nginx/ngx_stream_dualcam_module.so $@.tmp && mv -f $@.tmp $@
 
 module: $(B)/ngx_stream_dualcam_module.so
 

@@ -274,6 +274,11 @@ struct dualcam_server_s {
     unsigned                  discard:1;    /* bad CRC: drop data until
                                                the device's SYNC */
     uint32_t                  resume_value; /* last RESUME sent, units */
+    unsigned                  unanswered;   /* RESUMEs sent, SYNC not
+                                               yet seen */
+    unsigned                  stale:1;      /* a late SYNC came after the
+                                               file ended: drop its data
+                                               until the next init */
     dualcam_log_level_e       log_level;    /* of the pending LOG */
 };
 

@@ -264,6 +264,7 @@ dualcam_server_timer(dualcam_server_t *s, dualcam_action_t *action)
     } else {
         dualcam_put32(buf, s->resume_value);
         dualcam_server_send(s, DUALCAM_CMD_RESUME, buf, 4);
+        s->unanswered++;
     }
 
     return dualcam_server_emit(s, action);
@@ -482,7 +483,8 @@ dualcam_server_check_header(dualcam_server_t *s, unsigned cmd, size_t len)
 
     if ((cmd == DUALCAM_CMD_DATA || cmd == DUALCAM_CMD_ENHANCED_DATA)
         && s->state != DUALCAM_ST_DATA
-        && !(s->state == DUALCAM_ST_SYNC && s->discard))
+        && !(s->state == DUALCAM_ST_SYNC && s->discard)
+        && !(s->state == DUALCAM_ST_INIT && s->stale))
     {
         dualcam_server_fail(s, DUALCAM_RESULT_PROTOCOL_ERROR,
                             DUALCAM_LOG_INFO,
@@ -507,8 +509,8 @@ dualcam_server_dispatch(dualcam_server_t *s, unsigned cmd,
 
     case DUALCAM_CMD_DATA:
     case DUALCAM_CMD_ENHANCED_DATA:
-        if (s->state == DUALCAM_ST_SYNC) {
-            /* after a bad CRC: everything up to the SYNC is dropped */
+        if (s->state == DUALCAM_ST_SYNC || s->state == DUALCAM_ST_INIT) {
+            /* after a bad CRC, or a late SYNC: dropped */
             return DUALCAM_NEXT;
         }
 
@@ -517,6 +519,23 @@ dualcam_server_dispatch(dualcam_server_t *s, unsigned cmd,
     case DUALCAM_CMD_SYNC:
         if (s->state == DUALCAM_ST_SYNC || s->state == DUALCAM_ST_DATA) {
             dualcam_server_sync(s, p);
+            return DUALCAM_NEXT;
+        }
+
+        /*
+         * The RESUME timer fired while the device's SYNC was on its way:
+         * the device answers the repeated RESUME too, and streams the
+         * file again, after the file was complete and 00 09 sent.  It
+         * stops at the 00 09; what it sent until then is dropped.
+         */
+
+        if (s->state == DUALCAM_ST_INIT && s->unanswered) {
+            s->unanswered--;
+            s->stale = 1;
+            dualcam_server_log(s, DUALCAM_LOG_DEBUG,
+                               "late SYNC %u after %s ended, dropping its "
+                               "data", (unsigned) dualcam_get32(p),
+                               s->file.name);
             return DUALCAM_NEXT;
         }
 
@@ -595,6 +614,8 @@ dualcam_server_init_packet(dualcam_server_t *s, const unsigned char *p,
 
     s->inits++;
     s->imei = imei;
+    s->stale = 0;
+    s->unanswered = 0;
     s->protocol = dualcam_get16(p + 2);
     s->flags = p[12];
     s->refused = 0;
@@ -833,6 +854,7 @@ dualcam_server_resume(dualcam_server_t *s)
     s->state = DUALCAM_ST_SYNC;
     s->discard = 0;
     s->resume_repeats = 0;
+    s->unanswered = 1;
 
     dualcam_server_log(s, DUALCAM_LOG_DEBUG,
                        "%s: %u units, RESUME %u", f->name,
@@ -849,6 +871,10 @@ dualcam_server_sync(dualcam_server_t *s, const unsigned char *p)
 
     f = &s->file;
     v = dualcam_get32(p);
+
+    if (s->unanswered) {
+        s->unanswered--;
+    }
 
     if (f->path_mode) {
         if (v > f->received) {
@@ -1040,6 +1066,7 @@ dualcam_server_bad_data(dualcam_server_t *s, uint16_t got, uint16_t expected,
     s->crc = 0;
     s->discard = 1;
     s->resume_repeats = 0;
+    s->unanswered++;
     s->state = DUALCAM_ST_SYNC;
 }
 

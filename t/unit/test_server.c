@@ -931,6 +931,62 @@ START_TEST(test_server_timer)
 END_TEST
 
 
+/*
+ * The RESUME timer fires while the device's SYNC is on its way: the
+ * device answers both RESUMEs, so a second SYNC and the file again come
+ * after the file was complete and 00 09 sent; they are dropped until the
+ * init, and the session goes on.
+ */
+
+START_TEST(test_server_late_sync)
+{
+    dualcam_t_t       t;
+    dualcam_action_t  act;
+
+    dualcam_t_init(&t);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x04);
+    dualcam_script_start(&t.sc, 3);
+
+    dualcam_t_run(&t);
+    dualcam_t_feed(&t);
+
+    ck_assert(dualcam_server_waiting_sync(&t.s));
+    ck_assert_int_eq(dualcam_server_timer(&t.s, &act), DUALCAM_ACTION);
+    dualcam_harness_record(&t.h, &t.s, &act);
+
+    dualcam_script_free(&t.sc);
+    dualcam_script_sync(&t.sc, 1);
+    dualcam_script_file(&t.sc, dualcam_t_data, 3 * 1024, 0);
+    dualcam_script_sync(&t.sc, 1);
+    dualcam_script_file(&t.sc, dualcam_t_data, 2 * 1024, 0);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x00);
+    dualcam_t_feed(&t);
+
+    ck_assert(!t.h.error);
+    ck_assert_int_eq(t.h.result, DUALCAM_RESULT_OK);
+    ck_assert_uint_eq(t.h.commits, 1);
+    dualcam_t_check_file(&t, 0, 3 * 1024);
+    ck_assert(dualcam_t_sent_close(&t, t.h.nsends - 1));
+    dualcam_t_free(&t);
+
+    /* a SYNC after 00 09 with no RESUME unanswered is still an error */
+
+    dualcam_t_init(&t);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x04);
+    dualcam_script_start(&t.sc, 1);
+    dualcam_script_sync(&t.sc, 1);
+    dualcam_script_file(&t.sc, dualcam_t_data, 1024, 0);
+    dualcam_script_sync(&t.sc, 1);
+
+    dualcam_t_run(&t);
+    dualcam_t_feed(&t);
+
+    ck_assert_int_eq(t.h.result, DUALCAM_RESULT_PROTOCOL_ERROR);
+    dualcam_t_free(&t);
+}
+END_TEST
+
+
 START_TEST(test_server_refuse)
 {
     dualcam_t_t  t;
@@ -1066,6 +1122,7 @@ server_suite(void)
     tcase_add_test(tc, test_server_status_on_metadata);
     tcase_add_test(tc, test_server_status_in_transfer);
     tcase_add_test(tc, test_server_timer);
+    tcase_add_test(tc, test_server_late_sync);
     tcase_add_test(tc, test_server_refuse);
     tcase_add_test(tc, test_server_progress);
     tcase_add_test(tc, test_server_repeated_start);
