@@ -866,8 +866,32 @@ def annotate(outfile, top=12):
     return total, funcs[:top]
 
 
+def start_single(ngx, timeout=120):
+    """Start a `master_process off` nginx (harness.start() waits for
+    worker processes, which a single process never has)."""
+    ngx.write_conf()
+    ngx._stderr = open(os.path.join(ngx.prefix, 'logs', 'stderr.log'), 'w')
+    ngx.proc = subprocess.Popen(ngx._cmd(), stdin=subprocess.DEVNULL,
+                                stdout=ngx._stderr,
+                                stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ngx.proc.poll() is not None:
+            raise RuntimeError('nginx exited: %s' % ngx.error_log()[-2000:])
+        try:
+            with open(ngx.pid_path) as f:
+                pid = int(f.read().strip() or 0)
+            if pid:
+                ngx._master = pid
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    ngx.wait_port(ngx.port, deadline - time.time())
+
+
 def scenario_profile(args):
-    size = 8 * MB
+    size = 4 * MB
     frames = size // 1024
     log('== profile: callgrind, one %d MB video, events only '
         '(--toggle-collect=ngx_process_events_and_timers)' % (size // MB))
@@ -888,11 +912,11 @@ def scenario_profile(args):
             stream=('server { listen 127.0.0.1:@PORT@; dualcam zone=bench; '
                     'dualcam_store @STORE@; dualcam_temp_path @TEMP@; '
                     'dualcam_fsync off; }'),
-            zone='bench 8m', workers=1, log_level='notice')
+            zone='bench 1m', workers=1, log_level='notice')
         ngx.conf = ngx.conf.replace('master_process on;',
                                     'master_process off;')
         ngx.label = 'profile'
-        ngx.start(timeout=120)
+        start_single(ngx)
         dt, r = run_sim(sim_cmd(ngx.port, 1, 'videof:%d' % size,
                                 380000000000000), timeout=300)
         if r.returncode != 0:
@@ -908,8 +932,9 @@ def scenario_profile(args):
     if os.path.exists(out):
         total, funcs = annotate(out)
         prof.append(('nginx (single process, events only)', total, funcs))
-        row('profile', 'nginx instructions per 1030-byte frame',
-            '%.0f (%d frames)' % (total / frames, frames))
+        row('profile', 'nginx instructions per 1030-byte frame (user)',
+            '%.0f (%s)' % (total / frames, ', '.join(
+                '%s %.0f%%' % (f[2], f[1]) for f in funcs[:3])))
     # 2. the simulator under callgrind against a plain nginx
     out2 = os.path.join(tempfile.gettempdir(), 'dualcam-bench-sim.callgrind')
     ngx = start_nginx(workers=1, fsync_server=True)
@@ -924,8 +949,27 @@ def scenario_profile(args):
     if os.path.exists(out2):
         total, funcs = annotate(out2)
         prof.append(('dualcam-sim (whole run)', total, funcs))
-        row('profile', 'sim instructions per 1030-byte frame',
-            '%.0f (%d frames)' % (total / frames, frames))
+        row('profile', 'dualcam-sim instructions per 1030-byte frame',
+            '%.0f (%s)' % (total / frames, ', '.join(
+                '%s %.0f%%' % (f[2], f[1]) for f in funcs[:2])))
+    # 3. the bench's own device (rawsend --dualcam), for comparison
+    out3 = os.path.join(tempfile.gettempdir(),
+                        'dualcam-bench-rawsend.callgrind')
+    ngx = start_nginx(workers=1, fsync_server=True)
+    ngx.label = 'profile-rawsend'
+    try:
+        subprocess.run(['valgrind', '--tool=callgrind',
+                        '--callgrind-out-file=%s' % out3, RAWSEND,
+                        '--port', str(ngx.port2), '--size', str(size),
+                        '--dualcam'], capture_output=True, timeout=300)
+    finally:
+        stop_nginx(ngx)
+    if os.path.exists(out3):
+        total, funcs = annotate(out3)
+        prof.append(('rawsend --dualcam (whole run)', total, funcs))
+        row('profile', 'rawsend --dualcam instructions per frame',
+            '%.0f (%s)' % (total / frames, ', '.join(
+                '%s %.0f%%' % (f[2], f[1]) for f in funcs[:2])))
     return prof
 
 
@@ -1079,6 +1123,8 @@ def main():
             ap.error('unknown scenario %r' % s)
 
     started = time.monotonic()
+    load_start = open('/proc/loadavg').read().split()[:3]
+    others = sh("ps -eo pcpu,comm --sort=-pcpu --no-headers | head -4")
     limits = raise_limits()
     log('ulimit -n: %d -> %d (hard %d)' % limits)
     mach = machine()
@@ -1106,6 +1152,12 @@ def main():
             row(s, 'scenario', 'failed: %s' % str(e)[:80])
 
     print_table()
+    load_end = open('/proc/loadavg').read().split()[:3]
+    mach.append(('load average', 'at the start %s, at the end %s; busiest '
+                 'processes at the start: %s' % (
+                     ' '.join(load_start), ' '.join(load_end),
+                     '; '.join(' '.join(line.split())
+                               for line in others.splitlines()))))
     if not args.no_write:
         write_results(args, mach, limits, started, profiles)
     log('bench: %.0f s' % (time.monotonic() - started))
