@@ -41,8 +41,8 @@ master), conf (the generated text), module (a private copy of the .so,
 so that a rebuild during a test cannot crash its workers).
 
 Methods:
-    start()                 write the conf, start nginx, wait for the pid file
-                            and for the device port to accept
+    start()                 write the conf, start nginx, wait for the pid file,
+                            the device port to listen and a worker
     stop(timeout=10)        QUIT by pid, then KILL (workers too) on timeout
     reload(wait=True)       HUP; waits until a new set of workers is up
     test_config(conf=None)  run `nginx -t` on this (or another) conf file;
@@ -60,6 +60,12 @@ Methods:
     sim_start(*args, port=None, tls=None) the same in the background
                             (a Popen)
     store_files(), temp_files() (relative paths, sorted)
+    subst(text), write_conf(conf=None), cleanup()
+
+Module functions: fixture(name) (a file of ../shared/fixtures, or
+DUALCAM_SHARED), free_port(), make_cert(dir), chown_worker(path),
+adapt_example(text, ngx) (a conf-examples/*.conf made runnable in ngx's
+prefix: ports, paths, certificates), need_sim(testcase).
     connect(port=None, tls=None) -> socket (TLS: ssl-wrapped, no verify)
 
 ASan / wrappers: DUALCAM_NGINX (default /usr/sbin/nginx) is the binary;
@@ -68,8 +74,7 @@ worker counts do not apply then);
 DUALCAM_NGINX_WRAPPER (e.g. "valgrind -q") is split with shlex and put in
 front of it; DUALCAM_MODULE overrides the module path; LD_PRELOAD and
 ASAN_OPTIONS etc. from the environment are passed through to nginx.
-DUALCAM_KEEP=1 keeps the temp dirs for post-mortem.  DUALCAM_MASTER_PROCESS=off
-runs nginx as one process (valgrind).
+DUALCAM_KEEP=1 keeps the temp dirs for post-mortem.
 """
 
 import os
