@@ -75,7 +75,7 @@ fuzz: fuzz-build
 	        -artifact_prefix=$(B)/fuzz/artifacts/$$t/ $(FUZZ_ARGS) \
 	        $(B)/fuzz/corpus/$$t t/fuzz/corpus/$$t \
 	        > $(B)/fuzz/$$t.log 2>&1 || rc=$$?; \
-	    grep -E '^#[0-9]+ .*cov:' $(B)/fuzz/$$t.log | tail -1 || true; \
+	    grep -E '^#[0-9]+[[:space:]].*cov:' $(B)/fuzz/$$t.log | tail -1 || true; \
 	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$t.log || true; \
 	    if [ $$rc -ne 0 ]; then \
 	        tail -60 $(B)/fuzz/$$t.log; \
