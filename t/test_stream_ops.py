@@ -207,6 +207,30 @@ class Examples(NginxTestCase):
                     ngx.store)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
+    def test_loadbalancer_example_proxy_protocol(self):
+        """loadbalancer.conf: the device's address from the PROXY header
+        is what the sidecar and the access log show."""
+        ngx = self.example(os.path.join(ROOT, 'conf-examples',
+                                        'loadbalancer.conf'))
+        ngx.port = ngx.example_ports[5232]
+        ngx.start()
+        packets = device.load_fixture(harness.fixture())
+        s = ngx.connect()
+        s.sendall(b'PROXY TCP4 203.0.113.7 127.0.0.1 40123 5232\r\n')
+        device.replay(s, packets)
+        s.close()
+        name = '%d/20241030-113505-front-photo.jpg' % IMEI
+        self.assertEqual(read(os.path.join(ngx.store, name)),
+                         device.fixture_file(packets))
+        side = json.loads(read(os.path.join(ngx.store, name + '.json')))
+        self.assertEqual(side['peer'], '203.0.113.7')
+        deadline = time.time() + 5
+        while time.time() < deadline and not ngx.access_log():
+            time.sleep(0.05)
+        self.assertTrue(ngx.access_log().startswith(
+            '203.0.113.7 via 127.0.0.1 200 ok %d 1 29395 ' % IMEI),
+            ngx.access_log())
+
     def test_run_quickstart_script(self):
         """make run's script is valid sh."""
         r = os.system('sh -n %s' % os.path.join(ROOT, 'conf-examples',
