@@ -534,8 +534,17 @@ class Nginx(object):
         if tls if tls is not None else self.ssl:
             cmd.append('--tls')
         cmd += [str(a) for a in args]
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=timeout)
+        for _ in range(20):
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True,
+                                   timeout=timeout)
+                break
+            except OSError:
+                # being rebuilt right now (ETXTBSY, EACCES): wait for it
+                time.sleep(0.5)
+        else:
+            r = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError('dualcam-sim failed (%d): %s\n%s' % (
                 r.returncode, ' '.join(cmd), r.stderr[-3000:]))
