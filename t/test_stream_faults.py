@@ -137,6 +137,19 @@ class Faults(NginxTestCase):
         units = re.findall(r'unit=(\d+)', r.stderr)
         self.assertEqual(units, ['0', '6'])
 
+    def test_drop_resume_path_mode(self):
+        """Path mode counts in bytes: after 5 packets of 0x000E, the
+        RESUME asks for byte 5120."""
+        need_sim(self)
+        ngx = self.start_nginx()
+        r = ngx.sim('--protocol', 6, '--enhanced', '--drop-after', 5,
+                    '--log-resumes', '--files', 'path:adas/video/x.mp4:30000',
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(re.findall(r'unit=(\d+)', r.stderr), ['0', '5120'])
+        self.assertEqual(len(ngx.store_files()), 2)
+        self.assertEqual(ngx.temp_files(), [])
+
     def test_resume_off(self):
         """dualcam_resume off: nothing is kept, the next upload starts at
         the first packet."""
