@@ -172,6 +172,47 @@ def mount_tmpfs(test, size):
     return d
 
 
+def mount_ext4(test, size_mb=16):
+    """A loop-mounted ext4 of size_mb for a unittest.TestCase (ext4, not
+    tmpfs, because it can be frozen); unmounted by a cleanup."""
+    d = tempfile.mkdtemp(prefix='dualcam-ext4-')
+    img = d + '.img'
+    with open(img, 'wb') as f:
+        f.truncate(size_mb * 1024 * 1024)
+    subprocess.run(['mkfs.ext4', '-q', '-F', img], check=True,
+                   capture_output=True)
+    subprocess.run(['mount', '-o', 'loop', img, d], check=True,
+                   capture_output=True)
+
+    def cleanup():
+        subprocess.run(['fsfreeze', '-u', d], capture_output=True)
+        for _ in range(50):
+            if subprocess.run(['umount', d],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            subprocess.run(['umount', '-l', d], capture_output=True)
+        os.rmdir(d)
+        os.unlink(img)
+
+    test.addCleanup(cleanup)
+    return d
+
+
+@contextlib.contextmanager
+def frozen(directory):
+    """fsfreeze the file system of directory: every write to it blocks
+    (in the kernel, uninterruptibly) until the block ends."""
+    subprocess.run(['fsfreeze', '-f', directory], check=True,
+                   capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(['fsfreeze', '-u', directory], check=True,
+                       capture_output=True)
+
+
 def fill(directory, name='filler', leave_pages=0):
     """Fill the file system of directory (ENOSPC), then give back
     leave_pages pages of 4 KiB; returns the filler's path."""
