@@ -133,33 +133,41 @@ class Disk(NginxTestCase):
         self.assertEqual(ngx.temp_files(), [])
 
     def test_disk_full_at_commit(self):
-        """The whole 10-packet file is in the write buffer when the disk
-        fills up: the flush at commit fails, nothing reaches the store,
-        the device hears no 00 09; space returns and it is stored."""
+        """A 9-packet file; 8 packets are on disk (2 pages: the store
+        flushes when the device pauses) when the disk fills up; the last
+        packet needs a new page: the flush at commit fails, nothing
+        reaches the store, the device hears no 00 09, the 8 packets stay;
+        space returns and the next connection resumes at 9."""
         fs = mount_tmpfs(self, '256k')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*No space left on device')
+        nine = content(9, seed=4)
 
-        dev = StepDevice(ngx.connect(), BODY)
+        dev = StepDevice(ngx.connect(), nine)
         self.assertEqual(dev.offer(), 0)
-        dev.send_packets(9)
+        dev.send_packets(8)
+        self.assertEqual(wait_partial(ngx.temp), 8 * 1024)
         filler = fill(fs, leave_pages=0)
         self.send_until_closed(dev)
         rec = self.last_record(ngx, 1)
         self.assertEqual((rec['status'], rec['result'], rec['files']),
                          ('500', 'store_error', '0'))
-        ngx.wait_log(r'\[crit\].*\(28: No space left on device\)')
+        ngx.wait_log(r'\[crit\].*pwrite\(\) "[^"]*" failed '
+                     r'\(28: No space left on device\)')
         self.assertEqual(ngx.store_files(), [])
+        self.assertEqual(list(partials(ngx.temp).values()), [8 * 1024])
 
         os.unlink(filler)
-        self.upload(ngx, BODY)
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.upload(ngx, nine, first=9)
+        self.assertEqual(stored(ngx.store), {NAME_10: nine})
         self.assertEqual(ngx.temp_files(), [])
 
     def test_disk_full_for_the_sidecar(self):
-        """The file fits (3 pages) but its sidecar does not: the commit
-        fails after the link into the store, and the link is removed
-        again: no file without its sidecar, nothing in the store."""
+        """9 of 10 packets on disk (3 pages, the third with room for the
+        last 300 bytes) when the disk fills up: the file is completed
+        and linked into the store, but its sidecar cannot be written:
+        the link is removed again, no file without its sidecar, nothing
+        in the store; the whole verified file stays for the resume."""
         fs = mount_tmpfs(self, '256k')
         ngx = self.start_on(fs, 'dualcam_fsync off;')
         ngx.expect_log(r'\[crit\].*No space left on device')
@@ -167,7 +175,8 @@ class Disk(NginxTestCase):
         dev = StepDevice(ngx.connect(), BODY)
         self.assertEqual(dev.offer(), 0)
         dev.send_packets(9)
-        filler = fill(fs, leave_pages=3)
+        self.assertEqual(wait_partial(ngx.temp), 9 * 1024)
+        filler = fill(fs, leave_pages=0)
         self.send_until_closed(dev)
         rec = self.last_record(ngx, 1)
         self.assertEqual((rec['status'], rec['result']),
