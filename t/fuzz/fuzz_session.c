@@ -1150,9 +1150,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (opts.timers && (fz_rand(&r) & 7) == 0
                     && dualcam_server_waiting_sync(&f.s))
                 {
-                    /* a slow link: the timer beats the device's SYNC */
-                    d->odd = 1;
+                    /*
+                     * A slow link: the timer beats the device's SYNC,
+                     * which then answers both RESUMEs.  Only running out
+                     * of repeats may end the session.
+                     */
                     fz_server_timer(&f);
+                    if (f.closed) {
+                        d->odd = 1;
+                    }
                 }
 
                 continue;
