@@ -698,9 +698,9 @@ ngx_stream_dualcam_sidecar(ngx_stream_dualcam_part_t *part,
     u_char          *buf, *p, *json;
     ssize_t          n;
     ngx_fd_t         fd;
+    ngx_str_t        sname;
     ngx_log_t       *log;
     dualcam_file_t  *file;
-    ngx_str_t        sname;
 
     log = part->file.log;
     file = info->file;
