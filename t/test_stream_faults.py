@@ -192,7 +192,20 @@ class Faults(NginxTestCase):
         one is still writing: it does not touch the first one's partial
         (it starts from the first packet into a private temp file); both
         end up byte-exact, the second under a -1 name."""
-        ngx = self.start_nginx()
+        self.same_file_twice(self.start_nginx())
+
+    def test_same_file_two_connections_two_workers(self):
+        """The same with two workers and reuseport, so that the two
+        connections may land in different processes (the kernel picks)."""
+        self.same_file_twice(self.start_nginx(workers=2, stream='''
+            server {
+                listen 127.0.0.1:@PORT@ reuseport;
+                dualcam;
+                dualcam_store @STORE@;
+                dualcam_temp_path @TEMP@;
+            }'''))
+
+    def same_file_twice(self, ngx):
         sa = ngx.connect()
         a = Device(sa, imei=IMEI)
         self.assertEqual(a.begin(FLAG_PHOTO_FRONT, self.meta, 29), 0)
