@@ -4,6 +4,7 @@ connections of one IMEI uploading the same file at once; real devices
 keep uploading byte-exact meanwhile.
 """
 
+import json
 import selectors
 import socket
 import subprocess
@@ -237,6 +238,32 @@ class SameImei(NginxTestCase):
         files = stored(ngx.store)
         self.assertEqual(sorted(files.values()), [body, body])
         self.assertEqual(ngx.temp_files(), [])
+
+    def test_sim_random_drops_and_crc_errors(self):
+        """A soak: 50 devices on 2 workers, a photo and a video each, every
+        file dropped with probability 0.5 per connection and every packet
+        bad with probability 0.01, reconnecting 50 ms after a drop: every
+        file byte-exact.  A reconnect that comes before the server has
+        seen the old connection end finds the partial in use and uploads
+        privately; only such partials are left over (for the sweeper:
+        see test_faults_admin)."""
+        need_sim(self)
+        ngx = self.start_nginx(workers=2, server='dualcam_timeout 5s;')
+        r = ngx.sim('--devices', 50, '--imei-base', 352093087000000,
+                    '--files', 'photof:60000,videof:150000',
+                    '--drop-rate', 0.5, '--crc-error-rate', 0.01,
+                    '--reconnects', 30, '--reconnect-delay', 50,
+                    '--verify-store', ngx.store, '--timeout', 120, '--json')
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        summary = json.loads(r.stdout)
+        self.assertEqual(summary['verify'],
+                         {'ok': 100, 'missing': 0, 'corrupt': 0})
+        self.assertGreater(summary['drops'], 10)
+        self.assertGreater(summary['crc_errors'], 10)
+        self.assertEqual(len(ngx.store_files()), 200)
+        in_use = ngx.error_log()
+        for p in partials(ngx.temp):
+            self.assertIn('%s" is in use' % p, in_use)
 
     def test_sim_same_imei_many_connections(self):
         """dualcam-sim: 8 devices with one IMEI upload the same two files
