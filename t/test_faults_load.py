@@ -115,7 +115,7 @@ class Idle(NginxTestCase):
             t0 = time.time()
             socks = open_many(ngx.port, 1000)
             opened = time.time() - t0
-            took, left = wait_all_closed(socks, 4.0 + opened)
+            took, left = wait_all_closed(socks, 8.0 + opened)
             self.assertEqual(left, 0, '%d of 1000 still open' % left)
             # none closed before the timeout: 1 s after the last connect
             self.assertGreater(took, 0.7)
