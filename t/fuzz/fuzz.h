@@ -44,6 +44,7 @@ typedef struct {
     unsigned                  timers:1;     /* fire the RESUME timer */
     unsigned                  resume_mode;  /* what to hold at FILE_OPEN */
     unsigned                  resume_arg;
+    unsigned                  misuse:1;     /* calls out of turn */
     uint32_t                  seed;         /* chunking */
 } fz_opts_t;
 

@@ -32,11 +32,13 @@ static void fz_handle(fz_server_t *f, dualcam_action_t *a,
 static void fz_file_open(fz_server_t *f, dualcam_action_t *a);
 static void fz_after_close(fz_server_t *f);
 static void fz_trace(fz_server_t *f, dualcam_action_t *a);
+static void fz_misuse(fz_server_t *f);
 
 
+/* 512: below the minimum, the core raises it to DUALCAM_DATA_FRAME_MAX */
 static const size_t  fz_buffer_sizes[] = {
     DUALCAM_DATA_FRAME_MAX, DUALCAM_DATA_FRAME_MAX + 1, 1100, 2048,
-    4096, 8192, 65536 + 8, DUALCAM_DATA_FRAME_MAX + 3
+    4096, 8192, 65536 + 8, 512
 };
 
 static const uint64_t  fz_max_sizes[] = { 0, 1000, 30000, 1 << 20 };
@@ -85,12 +87,30 @@ fz_opts_parse(fz_opts_t *o, const unsigned char *p, size_t n)
     o->refuse = b[1] >> 6;
 
     o->resume_mode = b[2] & 7;
+    o->misuse = (b[2] >> 3) & 1;
     o->resume_arg = b[3];
 
     o->seed = ((uint32_t) b[4] << 24) | ((uint32_t) b[5] << 16)
               | ((uint32_t) b[6] << 8) | b[7];
 
     return n < FZ_OPTS_LEN ? n : FZ_OPTS_LEN;
+}
+
+
+/* calls out of turn are no-ops: resume_from outside FILE_OPEN, a timer
+ * that nobody armed */
+
+static void
+fz_misuse(fz_server_t *f)
+{
+    dualcam_action_t  a;
+
+    fz_assert(dualcam_server_resume_from(&f->s, 5000) == 0);
+
+    if (!dualcam_server_waiting_sync(&f->s)) {
+        memset(&a, 0, sizeof(a));
+        fz_assert(dualcam_server_timer(&f->s, &a) == DUALCAM_AGAIN);
+    }
 }
 
 
@@ -148,7 +168,12 @@ fz_server_init(fz_server_t *f, const fz_opts_t *opts)
     f->opts = *opts;
     dualcam_server_init(&f->s, &opts->conf);
 
-    f->buf = malloc(opts->conf.buffer_size);
+    /* the limit in effect: the core raises one below a DATA frame */
+    fz_assert(f->s.conf.buffer_size >= DUALCAM_DATA_FRAME_MAX);
+    fz_assert(f->s.conf.buffer_size >= opts->conf.buffer_size);
+    f->opts.conf.buffer_size = f->s.conf.buffer_size;
+
+    f->buf = malloc(f->opts.conf.buffer_size);
     fz_assert(f->buf != NULL);
 }
 
@@ -427,6 +452,9 @@ fz_handle(fz_server_t *f, dualcam_action_t *a, const unsigned char *in,
         fz_assert(!f->file_open);
         fz_assert(f->s.imei <= DUALCAM_IMEI_MAX);
         f->hellos++;
+        if (f->opts.misuse) {
+            fz_misuse(f);
+        }
         if (f->opts.refuse && f->hellos == f->opts.refuse) {
             dualcam_server_refuse(&f->s);
             f->refused = 1;

@@ -1140,8 +1140,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (k > n) {
                     k = n;
                 }
-                if (k > opts.conf.buffer_size - f.len) {
-                    k = opts.conf.buffer_size - f.len;
+                if (k > f.opts.conf.buffer_size - f.len) {
+                    k = f.opts.conf.buffer_size - f.len;
                 }
                 d->qpos += k;
                 got = fz_server_feed(&f, d->q + d->qpos - k, k);
