@@ -269,6 +269,39 @@ class Resume(NginxTestCase):
         self.assertEqual(ngx.temp_files(), [])
 
 
+class Tls(NginxTestCase):
+    """The same over TLS (listen ... ssl): a drop without close_notify,
+    with an RST, and a device that goes silent mid-file."""
+
+    def test_tls_drop_and_silence(self):
+        ngx = self.start_nginx(server=SERVER, ssl=True)
+        for k, how in ((3, 'fin'), (6, 'rst'), (8, 'silent')):
+            imei = IMEI + 500 + k
+            with self.subTest(how=how):
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                self.assertEqual(dev.offer(), 0)
+                dev.send_packets(k)
+                if how == 'silent':
+                    took = wait_closed(dev.sock, timeout=8)
+                    self.assertGreater(took, 0.8)
+                else:
+                    time.sleep(0.2)
+                    dev.drop(rst=(how == 'rst'))
+                wait_for(lambda: len(ngx.access_records()) % 2 == 1,
+                         what='the session to end')
+                rec = ngx.access_records()[-1]
+                self.assertEqual(rec['result'], 'timeout' if how == 'silent'
+                                 else 'closed_by_device', rec)
+                self.assertEqual(list(partials(ngx.temp).values()),
+                                 [k * 1024])
+                dev = StepDevice(ngx.connect(), BODY, imei=imei)
+                self.assertEqual(dev.offer(), k + 1)
+                dev.send_packets()
+                dev.finish()
+                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+
 class BadInput(NginxTestCase):
     """A device that goes wrong mid-file: the session ends (400), the
     verified prefix stays, and the next connection resumes after it."""
