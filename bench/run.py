@@ -18,10 +18,13 @@ Scenarios (--only takes a comma-separated subset):
              socket memory, status latency, every file byte-exact
     faults   1,000 devices, 1% bad CRC, 1% drops: byte-exact, resumes
     profile  callgrind of one single-process nginx receiving one video
+    ab       (not by default) the module with bench/proposals/*.patch
+             applied, built in a temp copy, against the module as it is
 """
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -54,7 +57,9 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
-SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile')
+SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile',
+             'ab')
+DEFAULT = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile')
 
 notes = []          # free text for RESULTS.md, in order
 rows = []           # (scenario, figure, value, target, verdict)
@@ -973,6 +978,85 @@ def scenario_profile(args):
     return prof
 
 
+def scenario_ab(args):
+    patches = sorted(glob.glob(os.path.join(ROOT, 'bench', 'proposals',
+                                            '*.patch')))
+    log('== ab: the module with %s vs as it is' % ', '.join(
+        os.path.basename(p) for p in patches))
+    if not patches:
+        return
+    top = tempfile.mkdtemp(prefix='dualcam-bench-ab-')
+    try:
+        subprocess.run('tar cf - --exclude=./build --exclude=./.git '
+                       '--exclude=./var . | tar xf - -C %s' % top,
+                       shell=True, cwd=ROOT, check=True)
+        for p in patches:
+            r = subprocess.run(['patch', '-p1', '-s', '-i', p], cwd=top,
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                row('ab', os.path.basename(p), 'does not apply any more')
+                return
+        r = subprocess.run(['make', '-s', 'module'], cwd=top,
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            row('ab', 'patched build', 'failed: %s' % r.stderr[-200:])
+            return
+        patched = os.path.join(top, 'build', 'ngx_stream_dualcam_module.so')
+        orig = harness.MODULE
+        ngx = {}
+        try:
+            for name, mod in (('as is', orig), ('patched', patched)):
+                harness.MODULE = mod
+                ngx[name] = start_nginx(
+                    workers=1, third_server='dualcam_buffer_size 64k;')
+                ngx[name].label = 'ab ' + name
+        finally:
+            harness.MODULE = orig
+        devices, size = 100, 6 * MB
+        payload = devices * size
+        sinkdir = os.path.join(top, 'sink')
+        os.makedirs(sinkdir)
+        res = {}
+        try:
+            for n in ngx.values():
+                fast_run(n, n.port2, devices, size, 390000000000000)
+            for rep in range(args.reps):
+                dt, c, _ = run_raw(devices, size, sinkdir)
+                res.setdefault('raw', []).append(
+                    (payload / dt / 1e6, c / (payload / 1e9)))
+                for name, n in ngx.items():
+                    for mode, port in (('fsync off', n.port2),
+                                       ('fsync on', n.port),
+                                       ('fsync on, buffer 64k', n.port3)):
+                        dt, c, r = fast_run(n, port, devices, size,
+                                            390000000000000 + rep * 1000)
+                        if r['verified'] != devices:
+                            note('ab: %s %s: %d of %d verified' % (
+                                name, mode, r['verified'], devices))
+                        res.setdefault((name, mode), []).append(
+                            (payload / dt / 1e6, c / (payload / 1e9)))
+        finally:
+            for n in ngx.values():
+                stop_nginx(n)
+        med = {k: (statistics.median(x[0] for x in v),
+                   statistics.median(x[1] for x in v))
+               for k, v in res.items()}
+        row('ab', 'raw sink, 100 x 6 MB: MB/s, CPU s/GB',
+            '%.0f, %.2f' % med['raw'])
+        for mode in ('fsync off', 'fsync on', 'fsync on, buffer 64k'):
+            a, b = med[('as is', mode)], med[('patched', mode)]
+            row('ab', '%s: as is -> patched, CPU s/GB' % mode,
+                '%.2f -> %.2f (%.2fx -> %.2fx the sink)' % (
+                    a[1], b[1], a[1] / med['raw'][1], b[1] / med['raw'][1]),
+                '<= 1.3x', b[1] <= 1.3 * med['raw'][1])
+            row('ab', '%s: as is -> patched, MB/s' % mode,
+                '%.0f -> %.0f (%.0f%% -> %.0f%% of raw)' % (
+                    a[0], b[0], 100 * a[0] / med['raw'][0],
+                    100 * b[0] / med['raw'][0]))
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 # --- the report ---------------------------------------------------------------
 
 METHOD = """\
@@ -1095,8 +1179,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.
                                  RawDescriptionHelpFormatter)
-    ap.add_argument('--only', default=','.join(SCENARIOS),
-                    help='comma-separated scenarios (default: all)')
+    ap.add_argument('--only', default=','.join(DEFAULT),
+                    help='comma-separated scenarios (default: all but ab)')
     ap.add_argument('--reps', type=int, default=3,
                     help='repetitions of each throughput figure')
     ap.add_argument('--cpu-one', action='store_true',
