@@ -157,6 +157,16 @@ def make_cert(directory, name='cert'):
     return cert, key
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test runner dies, so a
+    killed run leaves no nginx behind (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+    except Exception:
+        pass
+
+
 def _children(pid):
     """Pids whose parent is pid."""
     out = []
@@ -327,7 +337,8 @@ class Nginx(object):
                             'w')
         self.proc = subprocess.Popen(self._cmd(), stdin=subprocess.DEVNULL,
                                      stdout=self._stderr,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
