@@ -344,8 +344,9 @@ def run_raw(conns, size, directory, fsync=False):
 # --- scenarios ----------------------------------------------------------------
 
 def scenario_crc(args):
-    log('== crc: MB/s of every path, best of 5 (build/bench/crc_bench)')
-    r = subprocess.run([CRC_BENCH, '--ms', '300'], capture_output=True,
+    log('== crc: MB/s of every path, best of 20 windows of 30 ms '
+        '(build/bench/crc_bench)')
+    r = subprocess.run([CRC_BENCH], capture_output=True,
                        text=True, timeout=120)
     res = {}
     dispatch = '?'
@@ -1081,7 +1082,8 @@ METHOD = """\
   same two samples; it counts the sockets of both ends (sim and nginx).
 - **Status latency**: GETs of the JSON status page, one a second while
   the devices are connected (the page lists every active session).
-- **CRC**: best of 5 over a 256 KiB buffer (stays in L2), as 1024-byte
+- **CRC**: best of 20 windows of 30 ms over a 256 KiB buffer (stays in
+  L2), as 1024-byte
   packets chained like a transfer's running CRC, and as 64 KiB buffers;
   every path must give the same CRC (crc_bench fails otherwise).
 - **Profiles**: callgrind instruction counts (Ir), exclusive per function.
@@ -1111,9 +1113,10 @@ def write_results(args, mach, limits, started, profiles):
     out.append('')
     out.append('## Limits raised for the scenarios\n')
     soft, want, hard = limits
-    out.append('- `ulimit -n`: soft %d raised to %d (hard %d) by bench/run.py '
-               'itself (setrlimit); nginx, the sims and the sink inherit it.'
-               % (soft, want, hard))
+    out.append('- `ulimit -n`: raised by bench/run.py itself (setrlimit) to '
+               'the hard limit, at most %d: soft %d before, %d after (hard '
+               '%d); nginx, the sims and the sink inherit it.'
+               % (NOFILE, soft, want, hard))
     out.append('- nginx: `worker_rlimit_nofile %d;`, `worker_connections '
                '12000;` and `worker_processes 2;` for the 10,000-device run '
                '(one fd per socket on each side: three sims hold ~3,334 '
