@@ -7,6 +7,7 @@ keep uploading byte-exact meanwhile.
 import json
 import os
 import re
+import resource
 import selectors
 import socket
 import subprocess
@@ -78,6 +79,17 @@ def wait_all_closed(socks, timeout):
     return (time.time() - t0, left)
 
 
+def need_fds(test, n):
+    """Raise this process's open-files limit to n (up to the hard
+    limit), or skip the test."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= n:
+        return
+    if hard != resource.RLIM_INFINITY and hard < n:
+        test.skipTest('open files limited to %d' % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
+
+
 def still_open(socks):
     """The sockets the server has not closed (no EOF, no reset)."""
     out = []
@@ -103,7 +115,9 @@ class Idle(NginxTestCase):
         (1s) with $dualcam_result "timeout", and every real file is
         byte-exact."""
         need_sim(self)
+        need_fds(self, 4096)
         ngx = self.start_nginx(start=False, workers=2,
+                               main='worker_rlimit_nofile 4096;',
                                server='dualcam_timeout 1s;')
         raise_worker_connections(ngx, 4096)
         ngx.start()
@@ -146,6 +160,7 @@ class Idle(NginxTestCase):
         every complete frame, so a byte a second keeps a connection open
         for ever; see the fault-matrix report."""
         need_sim(self)
+        need_fds(self, 600)
         ngx = self.start_nginx(start=False, server='dualcam_timeout 2s;')
         raise_worker_connections(ngx, 4096)
         ngx.start()
