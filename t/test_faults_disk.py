@@ -19,9 +19,10 @@ import time
 import unittest
 
 import device as D
-from faults import (IMEI, NAME_10, StepDevice, can_mount, content, fill,
-                    free_pages, frozen, meta, mount_ext4, mount_tmpfs,
-                    partials, stored, wait_closed, wait_for, wait_partial)
+from faults import (IMEI, NAME_10, StepDevice, can_mount, can_mount_ext4,
+                    content, fill, free_pages, frozen, meta, mount_ext4,
+                    mount_tmpfs, partials, stored, wait_closed, wait_for,
+                    wait_partial)
 from harness import NginxTestCase, chown_worker
 
 STREAM = '''
@@ -389,8 +390,8 @@ class SlowCommit(NginxTestCase):
 
     def setUp(self):
         super().setUp()
-        if not can_mount():
-            self.skipTest('cannot mount here')
+        if not can_mount_ext4():
+            self.skipTest('cannot mount and freeze a loop ext4 here')
 
     def start_on_ext4(self, main=''):
         fs = mount_ext4(self)

@@ -236,6 +236,41 @@ def free_pages(directory):
     return st.f_bavail * st.f_frsize // 4096
 
 
+_ext4_ok = None
+
+
+def can_mount_ext4():
+    """True when a loop-mounted ext4 can be made and frozen here (mkfs,
+    loop devices, fsfreeze); tried once."""
+    global _ext4_ok
+    if _ext4_ok is None:
+        _ext4_ok = False
+        if os.geteuid() == 0:
+
+            class Probe(object):
+                def __init__(self):
+                    self.cleanups = []
+
+                def addCleanup(self, f):
+                    self.cleanups.append(f)
+
+            p = Probe()
+            try:
+                d = mount_ext4(p, 8)
+                with frozen(d):
+                    pass
+                _ext4_ok = True
+            except (subprocess.CalledProcessError, OSError):
+                pass
+            finally:
+                for f in p.cleanups:
+                    try:
+                        f()
+                    except OSError:
+                        pass
+    return _ext4_ok
+
+
 def can_mount():
     """True when this process may mount a tmpfs (root in a sandbox that
     allows it)."""
