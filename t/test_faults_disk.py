@@ -346,6 +346,32 @@ class Disk(NginxTestCase):
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
         self.assertEqual(ngx.temp_files(), [])
 
+    def test_temp_dir_removed_mid_upload(self):
+        """rm -rf of dualcam_temp_path while a partial is open in it: the
+        upload goes on into the unlinked file, the commit's link() fails
+        (ENOENT): crit, 500, nothing in the store; after a reload the
+        device uploads the file again from the start, byte-exact."""
+        fs = mount_tmpfs(self, '1m')
+        ngx = self.start_on(fs)
+        ngx.expect_log(r'\[crit\].*link\(\) "%s/tmp/[^"]*" to "[^"]*" '
+                       r'failed \(2: No such file or directory\)' % fs)
+        dev = StepDevice(ngx.connect(), BODY)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets(5)
+        wait_partial(ngx.temp)
+        shutil.rmtree(ngx.temp)
+        self.send_until_closed(dev)
+        rec = self.last_record(ngx, 1)
+        self.assertEqual((rec['status'], rec['result']),
+                         ('500', 'store_error'))
+        ngx.wait_log(r'\[crit\].*link\(\).*failed \(2: No such file')
+        self.assertEqual(ngx.store_files(), [])
+        ngx.reload()
+        wait_for(lambda: os.path.isdir(ngx.temp), what='temp path')
+        self.upload(ngx, BODY, first=0)
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
     def test_temp_dir_removed(self):
         """rm -rf of dualcam_temp_path while running: uploads are refused
         cleanly (crit, 500) and nginx keeps serving; `nginx -s reload`
