@@ -6,7 +6,8 @@
  * bytes, driven as dualcam_device.h says: step until AGAIN, fill while
  * streaming, step again.
  *
- * Input: 1 byte (protocol, number of files), 6 bytes per file (kind, side,
+ * Input: 1 byte (protocol, number of files, a corrupt callback, a get
+ * callback that fails past 3000 bytes), 6 bytes per file (kind, side,
  * size, enhanced, metadata, injected faults, STATUS answers), 4 bytes of
  * chunking seed, then the bytes the server sends.
  *
@@ -45,7 +46,7 @@ typedef struct {
     int                       cur;
     uint64_t                  pos;
     uint16_t                  crc;
-    unsigned                  streaming_ok:1;
+    unsigned                  get_fails:1;  /* no bytes past 3000 */
     unsigned                  dead:1;       /* CLOSED, DROP or ERROR */
     unsigned                  stalled:1;
     unsigned long             frames;
@@ -72,11 +73,25 @@ fz_get(void *ctx, unsigned file, uint64_t offset, unsigned char *dst,
     fz_assert(n >= 1 && n <= DUALCAM_PACKET_SIZE);
     fz_assert(offset + n <= c->conf.files[file].size);
 
+    if (c->get_fails && offset >= 3000) {
+        /* the SD card fails under the device */
+        return -1;
+    }
+
     for (i = 0; i < n; i++) {
         dst[i] = fz_byte(file, offset + i);
     }
 
     return 0;
+}
+
+
+static int
+fz_corrupt(void *ctx, unsigned file, uint32_t packet)
+{
+    (void) ctx;
+
+    return (packet + file) % 5 == 0;
 }
 
 
@@ -401,9 +416,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     b = data[0];
     c->conf.protocol = (b & 1) ? 6 : 5;
     c->conf.imei = 863719061653375ULL;
-    c->conf.nfiles = 1 + (b >> 1) % FZ_DEV_FILES;
+    c->conf.nfiles = 1 + ((b >> 1) & 3);
     c->conf.get = fz_get;
+    c->conf.corrupt = (b & 0x08) ? fz_corrupt : NULL;
     c->conf.ctx = c;
+    c->get_fails = (b >> 4) & 1;
     data++;
     size--;
 
@@ -514,6 +531,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!c->dead && !c->stalled) {
             fz_pump(c, &r);
         }
+
+        /* idle: nothing pending, so the init offers nothing */
+        (void) dualcam_device_idle(&c->d);
     }
 
     if (c->dead) {
