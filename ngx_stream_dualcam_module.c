@@ -369,10 +369,6 @@ ngx_stream_dualcam_event_handler(ngx_event_t *ev)
         if (c->close) {
             ctx->shutdown = 1;
             ctx->deferred = DUALCAM_RESULT_TIMEOUT;
-
-        } else if (ev->timedout) {
-            ev->timedout = 0;
-            ctx->deferred = DUALCAM_RESULT_TIMEOUT;
         }
 
         return;
@@ -405,12 +401,20 @@ ngx_stream_dualcam_event_handler(ngx_event_t *ev)
 static void
 ngx_stream_dualcam_resume_handler(ngx_event_t *ev)
 {
-    dualcam_action_t           act;
-    ngx_stream_session_t      *s;
-    ngx_stream_dualcam_ctx_t  *ctx;
+    dualcam_action_t                act;
+    ngx_stream_session_t           *s;
+    ngx_stream_dualcam_ctx_t       *ctx;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
 
     s = ev->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
+
+    if (ctx->blocked) {
+        /* the commit is still running: keep waiting for it */
+        dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+        ngx_add_timer(ev, dscf->timeout);
+        return;
+    }
 
     if (s->connection->close) {
         ngx_stream_dualcam_event_handler(s->connection->read);
@@ -439,7 +443,7 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
     size_t                          consumed, size;
     ssize_t                         n;
     ngx_int_t                       rc;
-    ngx_uint_t                      got;
+    ngx_uint_t                      frames;
     ngx_connection_t               *c;
     dualcam_action_t                act;
     ngx_stream_dualcam_ctx_t       *ctx;
@@ -453,7 +457,7 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         return;
     }
 
-    got = 0;
+    frames = 0;
 
     for ( ;; ) {
 
@@ -478,6 +482,10 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         rc = dualcam_server_step(&ctx->server, ctx->pos,
                                  ctx->last - ctx->pos, &consumed, &act);
         ctx->pos += consumed;
+
+        if (consumed) {
+            frames = 1;
+        }
 
         if (rc == DUALCAM_ACTION) {
             if (ngx_stream_dualcam_action(s, ctx, &act) != NGX_OK) {
@@ -539,7 +547,6 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
 
         ctx->last += n;
         s->received += n;
-        got = 1;
     }
 
     /* an idle device holds no buffers */
@@ -576,7 +583,9 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         ngx_del_timer(c->write);
     }
 
-    if (got || !c->read->timer_set) {
+    /* idle is between frames: a byte now and then does not count */
+
+    if (frames || !c->read->timer_set) {
         ngx_add_timer(c->read, dscf->timeout);
     }
 
@@ -881,9 +890,24 @@ ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
             return NGX_DONE;
         }
 
-        /* the session waits: nothing is read, sent or ended meanwhile */
+        /*
+         * The session waits: nothing is read, sent or ended meanwhile.
+         * The device waits too (for 00 09), so it is not idle: no idle
+         * timeout runs, but a timer is kept so that an exiting worker
+         * waits for the commit.
+         */
 
         ctx->blocked = 1;
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
+        ngx_add_timer(&ctx->resume_timer, dscf->timeout);
 
         return NGX_AGAIN;
     }
@@ -938,6 +962,9 @@ ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log)
 static void
 ngx_stream_dualcam_commit_done(ngx_event_t *ev)
 {
+    size_t                      consumed;
+    ngx_uint_t                  n;
+    dualcam_action_t            act;
     ngx_stream_session_t       *s;
     ngx_stream_dualcam_ctx_t   *ctx;
     ngx_stream_dualcam_task_t  *t;
@@ -952,7 +979,34 @@ ngx_stream_dualcam_commit_done(ngx_event_t *ev)
         return;
     }
 
+    if (ctx->resume_timer.timer_set) {
+        ngx_del_timer(&ctx->resume_timer);
+    }
+
     if (ctx->deferred != DUALCAM_RESULT_NONE) {
+
+        /* shutdown: the file is stored, let the device hear 00 09 */
+
+        for (n = 0; n < 4; n++) {
+            if (dualcam_server_step(&ctx->server, ctx->pos, 0, &consumed,
+                                    &act)
+                != DUALCAM_ACTION)
+            {
+                break;
+            }
+
+            if (act.type == DUALCAM_ACT_SEND) {
+                if (act.len <= sizeof(ctx->out)) {
+                    ngx_memcpy(ctx->out, act.data, act.len);
+                    ctx->out_pos = 0;
+                    ctx->out_len = act.len;
+                    (void) ngx_stream_dualcam_flush(s, ctx);
+                }
+
+                break;
+            }
+        }
+
         ngx_stream_dualcam_end(s, ctx->deferred);
         return;
     }

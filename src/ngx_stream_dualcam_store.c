@@ -45,10 +45,10 @@ static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
 static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
     ngx_str_t *json);
 static ngx_int_t ngx_stream_dualcam_fsync_dir(u_char *dir, ngx_log_t *log);
-static ngx_int_t ngx_stream_dualcam_sweep_file(ngx_tree_ctx_t *ctx,
-    ngx_str_t *path);
-static ngx_int_t ngx_stream_dualcam_sweep_noop(ngx_tree_ctx_t *ctx,
-    ngx_str_t *path);
+static void ngx_stream_dualcam_sweep_dir(u_char *dir, size_t len,
+    ngx_uint_t depth, time_t timeout, ngx_log_t *log);
+static void ngx_stream_dualcam_sweep_file(u_char *path, size_t len,
+    time_t mtime, ngx_log_t *log);
 
 
 ngx_int_t
@@ -1028,91 +1028,165 @@ void
 ngx_stream_dualcam_store_sweep(ngx_path_t *path, time_t timeout,
     ngx_log_t *log)
 {
-    ngx_tree_ctx_t  tree;
-
-    tree.init_handler = NULL;
-    tree.file_handler = ngx_stream_dualcam_sweep_file;
-    tree.pre_tree_handler = ngx_stream_dualcam_sweep_noop;
-    tree.post_tree_handler = ngx_stream_dualcam_sweep_noop;
-    tree.spec_handler = ngx_stream_dualcam_sweep_noop;
-    tree.data = &timeout;
-    tree.alloc = 0;
-    tree.log = log;
-
-    (void) ngx_walk_tree(&tree, &path->name);
+    ngx_stream_dualcam_sweep_dir(path->name.data, path->name.len, 0,
+                                 timeout, log);
 }
 
 
-static ngx_int_t
-ngx_stream_dualcam_sweep_file(ngx_tree_ctx_t *ctx, ngx_str_t *path)
+/*
+ * Not ngx_walk_tree(): a file may vanish between readdir() and stat()
+ * (the sweeper removes a state record with its partial, a session commits
+ * or aborts meanwhile), and that is no error here.
+ */
+
+static void
+ngx_stream_dualcam_sweep_dir(u_char *dir, size_t len, ngx_uint_t depth,
+    time_t timeout, ngx_log_t *log)
 {
-    time_t           timeout;
-    size_t           len;
-    ngx_fd_t         fd;
+    size_t           n;
+    u_char          *name;
+    ngx_str_t        str;
+    ngx_dir_t        d;
+    ngx_err_t        err;
     ngx_file_info_t  fi;
-    u_char           name[NGX_MAX_PATH];
+    u_char           path[NGX_MAX_PATH];
 
-    timeout = *(time_t *) ctx->data;
-
-    if (ctx->mtime + timeout > ngx_time()) {
-        return NGX_OK;
+    if (len >= NGX_MAX_PATH - 2) {
+        return;
     }
 
-    len = sizeof(".state") - 1;
+    ngx_memcpy(path, dir, len);
+    path[len] = '\0';
 
-    if (path->len > len
-        && ngx_strcmp(path->data + path->len - len, ".state") == 0)
-    {
+    str.data = path;
+    str.len = len;
+
+    if (ngx_open_dir(&str, &d) == NGX_ERROR) {
+        err = ngx_errno;
+
+        if (err != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_CRIT, log, err,
+                          ngx_open_dir_n " \"%s\" failed", path);
+        }
+
+        return;
+    }
+
+    path[len] = '/';
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        if (ngx_read_dir(&d) == NGX_ERROR) {
+            err = ngx_errno;
+
+            if (err != NGX_ENOMOREFILES) {
+                path[len] = '\0';
+                ngx_log_error(NGX_LOG_CRIT, log, err,
+                              ngx_read_dir_n " \"%s\" failed", path);
+            }
+
+            break;
+        }
+
+        name = ngx_de_name(&d);
+        n = ngx_de_namelen(&d);
+
+        if (name[0] == '.' && (n == 1 || (n == 2 && name[1] == '.'))) {
+            continue;
+        }
+
+        if (len + 1 + n >= NGX_MAX_PATH - sizeof(".state")) {
+            continue;
+        }
+
+        ngx_memcpy(path + len + 1, name, n);
+        path[len + 1 + n] = '\0';
+
+        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+            continue;
+        }
+
+        if (ngx_is_dir(&fi)) {
+            if (depth < NGX_MAX_PATH_LEVEL) {
+                ngx_stream_dualcam_sweep_dir(path, len + 1 + n, depth + 1,
+                                             timeout, log);
+            }
+
+            continue;
+        }
+
+        if (ngx_is_file(&fi)
+            && ngx_file_mtime(&fi) + timeout <= ngx_time())
+        {
+            ngx_stream_dualcam_sweep_file(path, len + 1 + n,
+                                          ngx_file_mtime(&fi), log);
+        }
+    }
+
+    ngx_close_dir(&d);
+}
+
+
+/* path is NUL-terminated in a buffer of NGX_MAX_PATH */
+
+static void
+ngx_stream_dualcam_sweep_file(u_char *path, size_t len, time_t mtime,
+    ngx_log_t *log)
+{
+    size_t           n;
+    ngx_fd_t         fd;
+    ngx_err_t        err;
+    ngx_str_t        name;
+    ngx_file_info_t  fi;
+    u_char           other[NGX_MAX_PATH];
+
+    n = sizeof(".state") - 1;
+
+    if (len > n && ngx_strcmp(path + len - n, ".state") == 0) {
+
         /* a state record goes with its partial */
 
-        if (path->len - len >= NGX_MAX_PATH) {
-            return NGX_OK;
-        }
+        ngx_memcpy(other, path, len - n);
+        other[len - n] = '\0';
 
-        ngx_memcpy(name, path->data, path->len - len);
-        name[path->len - len] = '\0';
-
-        if (ngx_file_info(name, &fi) == NGX_FILE_ERROR
+        if (ngx_file_info(other, &fi) == NGX_FILE_ERROR
             && ngx_errno == NGX_ENOENT)
         {
-            (void) ngx_delete_file(path->data);
+            (void) ngx_delete_file(path);
         }
 
-        return NGX_OK;
+        return;
     }
 
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        return NGX_OK;
+        return;
     }
 
     if (flock(fd, LOCK_EX|LOCK_NB) == -1) {
+        /* a connection writes it */
         ngx_close_file(fd);
-        return NGX_OK;
+        return;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, ctx->log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "dualcam: removing \"%s\", unused for %T s",
-                  path->data, ngx_time() - ctx->mtime);
+                  path, ngx_time() - mtime);
 
-    if (ngx_delete_file(path->data) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_CRIT, ctx->log, ngx_errno,
-                      ngx_delete_file_n " \"%s\" failed", path->data);
+    if (ngx_delete_file(path) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+
+        if (err != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_CRIT, log, err,
+                          ngx_delete_file_n " \"%s\" failed", path);
+        }
     }
 
-    if (path->len + sizeof(".state") <= NGX_MAX_PATH) {
-        ngx_stream_dualcam_state_path(name, path);
-        (void) ngx_delete_file(name);
-    }
+    name.data = path;
+    name.len = len;
+    ngx_stream_dualcam_state_path(other, &name);
+    (void) ngx_delete_file(other);
 
     ngx_close_file(fd);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_stream_dualcam_sweep_noop(ngx_tree_ctx_t *ctx, ngx_str_t *path)
-{
-    return NGX_OK;
 }
