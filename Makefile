@@ -102,12 +102,12 @@ $(B)/nginx/Makefile: config
 	cd $(NGX_SRC) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-stream \
 	        --with-stream_ssl_module --add-dynamic-module=$(CURDIR) \
-	        --builddir=$(CURDIR)/$(B)/nginx $(NGX_EXTRA) \
-	        > $(CURDIR)/$(B)/nginx/configure.log 2>&1 \
-	    || { tail -30 $(CURDIR)/$(B)/nginx/configure.log; exit 1; }
+	        --builddir=$(abspath $(B))/nginx $(NGX_EXTRA) \
+	        > $(abspath $(B))/nginx/configure.log 2>&1 \
+	    || { tail -30 $(abspath $(B))/nginx/configure.log; exit 1; }
 
 $(B)/ngx_stream_dualcam_module.so: $(B)/nginx/Makefile $(MOD_SRC)
-	cd $(NGX_SRC) && $(MAKE) -s -f $(CURDIR)/$(B)/nginx/Makefile modules
+	cd $(NGX_SRC) && $(MAKE) -s -f $(abspath $(B))/nginx/Makefile modules
 	cp $(B)/nginx/ngx_stream_dualcam_module.so $@.tmp && mv -f $@.tmp $@
 
 module: $(B)/ngx_stream_dualcam_module.so

@@ -637,8 +637,6 @@ static ngx_int_t
 ngx_stream_dualcam_action(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a)
 {
-    u_char                         *p;
-    uint64_t                        code;
     ngx_connection_t               *c;
     ngx_stream_dualcam_srv_conf_t  *dscf;
 
@@ -745,19 +743,12 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
 
         ngx_log_error(dscf->log_level, c->log, 0, "%s", a->msg);
 
-        /* the zone counts device status codes: the core names them so */
+        /* a STATUS from the device is always reported with a LOG */
 
-        if (ctx->zs && ngx_strncmp(a->msg, "device status ", 14) == 0) {
-            code = 0;
-
-            for (p = (u_char *) a->msg + 14;
-                 *p >= '0' && *p <= '9' && code < 0xffffffff;
-                 p++)
-            {
-                code = code * 10 + (*p - '0');
-            }
-
-            ngx_stream_dualcam_zone_device_status(ctx->zs, (uint32_t) code);
+        if (ctx->zs && ctx->server.device_statuses != ctx->device_statuses) {
+            ctx->device_statuses = ctx->server.device_statuses;
+            ngx_stream_dualcam_zone_device_status(ctx->zs,
+                                                  ctx->server.device_status);
         }
 
         return NGX_OK;

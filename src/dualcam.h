@@ -276,6 +276,9 @@ struct dualcam_server_s {
     uint32_t                  resume_value; /* last RESUME sent, units */
     unsigned                  unanswered;   /* RESUMEs sent, SYNC not
                                                yet seen */
+    uint32_t                  device_status;    /* the last STATUS code */
+    unsigned                  device_statuses;  /* STATUS frames that
+                                                   were acted on */
     unsigned                  stale:1;      /* a late SYNC came after the
                                                file ended: drop its data
                                                until the next init */

@@ -1090,6 +1090,15 @@ dualcam_server_status(dualcam_server_t *s, uint32_t code)
 
     f = &s->file;
 
+    /* the glue counts codes from these (a silent STATUS 0 is not one) */
+
+    if (code != 0 || s->state == DUALCAM_ST_PATH || s->state == DUALCAM_ST_META
+        || s->state == DUALCAM_ST_START)
+    {
+        s->device_status = code;
+        s->device_statuses++;
+    }
+
     switch (s->state) {
 
     case DUALCAM_ST_PATH:

@@ -86,6 +86,7 @@ typedef struct {
 
     ngx_uint_t                        files;    /* stored */
     uint64_t                          bytes;
+    ngx_uint_t                        device_statuses;  /* counted */
 
     dualcam_result_e                  result;
     dualcam_result_e                  deferred;     /* an end that came
