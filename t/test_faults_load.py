@@ -12,7 +12,6 @@ import selectors
 import socket
 import subprocess
 import time
-import unittest
 
 from faults import (IMEI, NAME_10, StepDevice, content, partials,
                     raise_worker_connections, stored, wait_for)
@@ -150,15 +149,12 @@ class Idle(NginxTestCase):
         self.assertEqual(len(ngx.store_files()), 40)
         self.assertEqual(ngx.temp_files(), [])
 
-    @unittest.expectedFailure
     def test_slowloris_one_byte_a_second(self):
         """200 connections that send a valid init one byte a second: with
-        dualcam_timeout 2s they must be closed within about 2 s (an init
+        dualcam_timeout 2s they are closed within about 2 s (an init
         needs 16 s at that pace), while 10 real devices upload
-        byte-exact.  KNOWN BUG: the module re-arms the read timer on
-        every byte received (ngx_stream_dualcam_process: `got`), not on
-        every complete frame, so a byte a second keeps a connection open
-        for ever; see the fault-matrix report."""
+        byte-exact.  (Before d577108 every byte re-armed the timer, so a
+        byte a second kept a connection open for ever.)"""
         need_sim(self)
         need_fds(self, 600)
         ngx = self.start_nginx(start=False, server='dualcam_timeout 2s;')
