@@ -490,6 +490,35 @@ class SlowCommit(NginxTestCase):
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
         self.assertEqual(ngx.temp_files(), [])
 
+    def test_reload_during_the_commit(self):
+        """nginx -s reload while a commit hangs (longer than
+        dualcam_timeout): the old worker waits for it, the device hears
+        00 09 and ends its session normally, then the old worker exits;
+        the new worker serves the next device."""
+        fs, ngx = self.start_on_ext4()
+        dev = self.nine_packets(ngx)
+        old = ngx.worker_pids()
+        with frozen(fs):
+            dev.send_packets()
+            time.sleep(0.3)
+            ngx.reload(wait=False)
+            time.sleep(2.5)
+            self.assertTrue(set(old) & set(ngx.worker_pids()))
+        dev.sock.settimeout(10)
+        dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        wait_for(lambda: not set(old) & set(ngx.worker_pids()),
+                 what='the old worker to exit')
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result'], rec['files']),
+                         ('200', 'ok', '1'), rec)
+        body = content(10, seed=11)
+        dev = StepDevice(ngx.connect(), body, imei=IMEI + 1)
+        self.assertEqual(dev.offer(), 0)
+        dev.send_packets()
+        dev.finish()
+        self.assertEqual(stored(ngx.store, IMEI + 1), {NAME_10: body})
+
     def test_shutdown_during_the_commit(self):
         """nginx -s quit with worker_shutdown_timeout 1s while the commit
         hangs (past dualcam_timeout too): the worker waits for its thread,
