@@ -1103,7 +1103,13 @@ ngx_stream_dualcam_sweep_dir(u_char *dir, size_t len, ngx_uint_t depth,
         ngx_memcpy(path + len + 1, name, n);
         path[len + 1 + n] = '\0';
 
-        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+        /*
+         * lstat(): a symbolic link an administrator left in the temp
+         * path is neither a directory nor a file here, so the sweeper
+         * never walks or deletes anything outside it
+         */
+
+        if (ngx_link_info(path, &fi) == NGX_FILE_ERROR) {
             continue;
         }
 

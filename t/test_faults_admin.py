@@ -151,14 +151,11 @@ class Crash(NginxTestCase):
         self.assertTrue(os.path.exists(fresh))
         self.assertEqual(ngx.bad_lines(), [])
 
-    @unittest.expectedFailure
     def test_sweeper_does_not_follow_symlinks(self):
         """A symbolic link in the temp path to a directory elsewhere (an
         administrator's doing; a device can name nothing on disk): the
-        sweeper must not walk into it and delete old files there.
-        KNOWN ISSUE: the sweeper stat()s, not lstat()s, its entries, so it
-        follows the link and removes the stale file it finds behind it
-        (nginx's own ngx_walk_tree() behaves the same)."""
+        sweeper must not walk into it and delete old files there (it
+        lstat()s its entries; nginx's own ngx_walk_tree() would follow)."""
         ngx = self.start_nginx(stream=server_block(
             'dualcam_resume_timeout 2s;'))
         victim = os.path.join(ngx.prefix, 'elsewhere')
