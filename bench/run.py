@@ -277,13 +277,13 @@ def start_nginx(workers=1, connections=1024, fsync_server=True,
     return ngx
 
 
-def stop_nginx(ngx, keep=False):
+def stop_nginx(ngx, keep=False, timeout=10):
     bad = ngx.bad_lines()
     if bad:
         note('error.log of the %s run has %d [alert]/[crit] lines, '
              'first: `%s`' % (getattr(ngx, 'label', 'nginx'), len(bad),
                               bad[0][:200]))
-    ngx.stop()
+    ngx.stop(timeout=timeout)
     if not keep:
         shutil.rmtree(ngx.prefix, ignore_errors=True)
     else:
@@ -518,9 +518,11 @@ def throughput(args, scen, devices, size, reps):
             sim[key] = (payload / dt / 1e6, c / (payload / 1e9), ok)
             if not ok:
                 failures.append('dualcam-sim fsync %s: rc %s, %d of %d '
-                                'stored, verify %s: %s' % (
+                                'stored, verify %s, errors %s: %s' % (
                                     key, res['rc'], res['stored'], devices,
                                     res['json'].get('verify'),
+                                    {k: v for k, v in (res['json'].get(
+                                        'errors') or {}).items() if v},
                                     res['stderr'].strip()[-300:]))
     finally:
         stop_nginx(ngx)
@@ -934,8 +936,9 @@ def scenario_profile(args):
         else:
             os.environ['DUALCAM_NGINX_WRAPPER'] = old
         if ngx is not None:
-            stop_nginx(ngx, keep=args.keep)
-    if os.path.exists(out):
+            # valgrind writes the profile on exit, which takes a while
+            stop_nginx(ngx, keep=args.keep, timeout=120)
+    if os.path.exists(out) and os.path.getsize(out) > 0:
         total, funcs = annotate(out)
         prof.append(('nginx (single process, events only)', total, funcs))
         row('profile', 'nginx instructions per 1030-byte frame (user)',
