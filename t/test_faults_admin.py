@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import time
-import unittest
 
 from faults import (IMEI, NAME_10, StepDevice, content, partials,
                     server_block, stored, wait_closed, wait_for,
