@@ -519,6 +519,39 @@ class SlowCommit(NginxTestCase):
         dev.finish()
         self.assertEqual(stored(ngx.store, IMEI + 1), {NAME_10: body})
 
+    def test_kill_worker_during_the_commit(self):
+        """kill -9 of the worker while its commit hangs in a thread (the
+        process dies once the file system thaws): nothing half-done in
+        the store, no file without its sidecar; the device's next
+        connection resumes the verified file and it is stored,
+        byte-exact, with its sidecar."""
+        fs, ngx = self.start_on_ext4()
+        dev = self.nine_packets(ngx)
+        old = ngx.worker_pids()
+        ngx.expect_log(r'\[alert\].* worker process %d exited on signal 9'
+                       % old[0])
+        with frozen(fs):
+            dev.send_packets()
+            time.sleep(0.3)
+            os.kill(old[0], signal.SIGKILL)
+            time.sleep(0.5)
+        wait_for(lambda: [p for p in ngx.worker_pids() if p not in old],
+                 what='a new worker')
+        wait_closed(dev.sock, timeout=5)
+        files = ngx.store_files()
+        # either nothing, or the file with its sidecar: never one alone
+        self.assertIn(len(files), (0, 2), files)
+        dev = StepDevice(ngx.connect(), BODY)
+        resume = dev.offer()
+        self.assertIn(resume, (0, 10) if not files else (0,))
+        dev.send_packets()
+        dev.finish()
+        data = [f for f in ngx.store_files() if not f.endswith('.json')]
+        self.assertEqual(len(ngx.store_files()), 2 * len(data))
+        for name, body in stored(ngx.store).items():
+            self.assertEqual(body, BODY, name)
+        self.assertEqual(ngx.temp_files(), [])
+
     def test_shutdown_during_the_commit(self):
         """nginx -s quit with worker_shutdown_timeout 1s while the commit
         hangs (past dualcam_timeout too): the worker waits for its thread,
