@@ -385,7 +385,7 @@ class Nginx(object):
         DUALCAM_MASTER_PROCESS=off the one nginx process."""
         if self._master is None:
             return []
-        if not self.master_process:
+        if self.master_process != 'on':
             return [self._master]
         return _children(self._master)
 
