@@ -865,6 +865,7 @@ dualcam_server_resume(dualcam_server_t *s)
 static void
 dualcam_server_sync(dualcam_server_t *s, const unsigned char *p)
 {
+    int              stale;
     uint32_t         v;
     uint64_t         pos;
     dualcam_file_t  *f;
@@ -872,8 +873,33 @@ dualcam_server_sync(dualcam_server_t *s, const unsigned char *p)
     f = &s->file;
     v = dualcam_get32(p);
 
+    /*
+     * The device answers every RESUME, in order.  With more than one
+     * unanswered (the timer repeated one, then a bad CRC asked for
+     * another point), a SYNC that is not at the newest RESUME's point
+     * answers an older one: its data is dropped like after a bad CRC,
+     * since starting over there would rewind what the newer SYNC counts
+     * on.  A device that skips a RESUME loses nothing: the timer repeats
+     * the newest one, and its answer is taken.
+     */
+
+    stale = s->unanswered > 1
+            && (f->path_mode ? v != s->resume_value
+                             : (v ? v : 1) != (s->resume_value
+                                               ? s->resume_value : 1));
+
     if (s->unanswered) {
         s->unanswered--;
+    }
+
+    if (stale) {
+        dualcam_server_log(s, DUALCAM_LOG_DEBUG,
+                           "%s: SYNC %u answers an earlier RESUME, waiting "
+                           "for %u", f->name, (unsigned) v,
+                           (unsigned) s->resume_value);
+        s->discard = 1;
+        s->state = DUALCAM_ST_SYNC;
+        return;
     }
 
     if (f->path_mode) {

@@ -987,6 +987,60 @@ START_TEST(test_server_late_sync)
 END_TEST
 
 
+/*
+ * A repeated RESUME 4 and then a bad CRC's RESUME 6: the device's second
+ * SYNC 4 (the answer to the repeat) must not rewind what the SYNC 6 that
+ * follows counts on.
+ */
+
+START_TEST(test_server_stale_sync)
+{
+    dualcam_t_t       t;
+    dualcam_action_t  act;
+
+    dualcam_t_init(&t);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x04);
+    dualcam_script_start(&t.sc, 10);
+    dualcam_script_sync(&t.sc, 1);
+    dualcam_script_file(&t.sc, dualcam_t_data, 3 * 1024, 0);
+    dualcam_script_data_bad(&t.sc, dualcam_t_data + 3 * 1024, 1024);
+
+    dualcam_t_run(&t);
+    dualcam_t_feed(&t);
+    ck_assert(dualcam_t_sent_resume(&t, t.h.nsends - 1, 4));
+
+    ck_assert_int_eq(dualcam_server_timer(&t.s, &act), DUALCAM_ACTION);
+    dualcam_harness_record(&t.h, &t.s, &act);
+    ck_assert(dualcam_t_sent_resume(&t, t.h.nsends - 1, 4));
+
+    /* the answer to the first RESUME 4, then a bad CRC at packet 6 */
+
+    dualcam_script_free(&t.sc);
+    dualcam_script_sync(&t.sc, 4);
+    dualcam_script_file(&t.sc, dualcam_t_data + 3 * 1024, 2 * 1024, 0);
+    dualcam_script_data_bad(&t.sc, dualcam_t_data + 5 * 1024, 1024);
+    dualcam_t_feed(&t);
+    ck_assert(dualcam_t_sent_resume(&t, t.h.nsends - 1, 6));
+
+    /* the answer to the repeated RESUME 4, cut short by the RESUME 6 */
+
+    dualcam_script_free(&t.sc);
+    dualcam_script_sync(&t.sc, 4);
+    dualcam_script_file(&t.sc, dualcam_t_data + 3 * 1024, 1024, 0);
+    dualcam_script_sync(&t.sc, 6);
+    dualcam_script_file(&t.sc, dualcam_t_data + 5 * 1024,
+                        DUALCAM_T_SIZE - 5 * 1024, 0);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x00);
+    dualcam_t_feed(&t);
+
+    ck_assert(!t.h.error);
+    ck_assert_int_eq(t.h.result, DUALCAM_RESULT_OK);
+    dualcam_t_check_file(&t, 0, DUALCAM_T_SIZE);
+    dualcam_t_free(&t);
+}
+END_TEST
+
+
 START_TEST(test_server_refuse)
 {
     dualcam_t_t  t;
@@ -1123,6 +1177,7 @@ server_suite(void)
     tcase_add_test(tc, test_server_status_in_transfer);
     tcase_add_test(tc, test_server_timer);
     tcase_add_test(tc, test_server_late_sync);
+    tcase_add_test(tc, test_server_stale_sync);
     tcase_add_test(tc, test_server_refuse);
     tcase_add_test(tc, test_server_progress);
     tcase_add_test(tc, test_server_repeated_start);
