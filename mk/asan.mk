@@ -79,17 +79,18 @@ test-asan: deps
 
 # valgrind: the plain module, one process; each nginx writes its report to
 # build/valgrind/vg.<pid>, and any error there fails the target
+VALGRIND_ERR := ^==[0-9]+== +(Invalid|Conditional|Use of|Syscall param|$\
+                Mismatched|Source and destination)
+
 test-valgrind: deps
 	$(MAKE) all
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 777 $(B)/valgrind
 	DUALCAM_MASTER_PROCESS=off \
 	DUALCAM_NGINX_WRAPPER="valgrind -q $(VALGRIND_OPTS) \
-	    --log-file=$(CURDIR)/$(B)/valgrind/vg.%p" \
+	    --log-file=$(abspath $(B))/valgrind/vg.%p" \
 	    $(PYTHON) t/run.py $(VALGRIND_TESTS)
-	@if grep -l -E '^==[0-9]+== +(Invalid|Conditional|Use of|Syscall param|Mismatched|Source and destination)' \
-	        $(B)/valgrind/vg.* 2>/dev/null; then \
-	    grep -h -A25 -E '^==[0-9]+== +(Invalid|Conditional|Use of|Syscall param|Mismatched|Source and destination)' \
-	        $(B)/valgrind/vg.* | head -120; \
+	@if grep -l -E '$(VALGRIND_ERR)' $(B)/valgrind/vg.* 2>/dev/null; then \
+	    grep -h -A25 -E '$(VALGRIND_ERR)' $(B)/valgrind/vg.* | head -120; \
 	    echo "valgrind: errors, see $(B)/valgrind/"; exit 1; \
 	fi
 	@echo "valgrind: $$(ls $(B)/valgrind | wc -l) nginx processes, no error"
