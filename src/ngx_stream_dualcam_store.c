@@ -260,7 +260,15 @@ ngx_stream_dualcam_state(ngx_stream_dualcam_part_t *part, u_char *id,
 
     /* a new partial, or one of another file under a colliding name */
 
-    if (ftruncate(part->file.fd, 0) == -1) {
+    if (ngx_fd_info(part->file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) == 0)
+    {
+        /*
+         * still empty: no ftruncate(), which makes ext4 flush the
+         * file on close() (auto_da_alloc)
+         */
+
+    } else if (ftruncate(part->file.fd, 0) == -1) {
         ngx_log_error(NGX_LOG_CRIT, part->file.log, ngx_errno,
                       "ftruncate() \"%s\" failed", part->file.name.data);
         return NGX_ERROR;

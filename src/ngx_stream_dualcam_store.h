@@ -21,7 +21,7 @@
 #include "dualcam.h"
 
 
-#define NGX_STREAM_DUALCAM_WRITE_BUF  16384
+#define NGX_STREAM_DUALCAM_WRITE_BUF  65536
 
 
 typedef struct {
