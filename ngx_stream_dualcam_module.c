@@ -25,6 +25,8 @@
 static void ngx_stream_dualcam_handler(ngx_stream_session_t *s);
 static void ngx_stream_dualcam_event_handler(ngx_event_t *ev);
 static void ngx_stream_dualcam_resume_handler(ngx_event_t *ev);
+static ngx_int_t ngx_stream_dualcam_buffer(ngx_stream_dualcam_ctx_t *ctx,
+    size_t size, ngx_log_t *log);
 static void ngx_stream_dualcam_process(ngx_stream_session_t *s);
 static ngx_int_t ngx_stream_dualcam_flush(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx);
@@ -432,6 +434,43 @@ ngx_stream_dualcam_resume_handler(ngx_event_t *ev)
 
 
 /*
+ * (Re)allocates the input buffer to size bytes, keeping the unread input
+ * (never more than a frame, which the core bounds by dualcam_buffer_size).
+ */
+
+static ngx_int_t
+ngx_stream_dualcam_buffer(ngx_stream_dualcam_ctx_t *ctx, size_t size,
+    ngx_log_t *log)
+{
+    u_char  *p;
+    size_t   pending;
+
+    pending = ctx->last - ctx->pos;
+    size = ngx_max(size, pending);
+
+    p = ngx_alloc(size, log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (pending) {
+        ngx_memcpy(p, ctx->pos, pending);
+    }
+
+    if (ctx->start) {
+        ngx_free(ctx->start);
+    }
+
+    ctx->start = p;
+    ctx->pos = p;
+    ctx->last = p + pending;
+    ctx->end = p + size;
+
+    return NGX_OK;
+}
+
+
+/*
  * The loop: flush what the core wants sent, run the core over the input
  * held, read more when it needs more.  Reading pauses while output is
  * blocked, so the core never has to queue more than one frame.
@@ -501,19 +540,26 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
             break;
         }
 
-        if (ctx->start == NULL) {
-            ctx->start = ngx_alloc(dscf->buffer_size, c->log);
-            if (ctx->start == NULL) {
-                ngx_stream_finalize_session(s,
-                                        NGX_STREAM_INTERNAL_SERVER_ERROR);
-                return;
-            }
+        /*
+         * A tracker on a GSM link fills a buffer of dualcam_buffer_size
+         * with a frame or two; one that filled it at once has more
+         * waiting, and reads it in fewer, larger recv() calls.
+         */
 
-            ctx->pos = ctx->start;
-            ctx->last = ctx->start;
-            ctx->end = ctx->start + dscf->buffer_size;
+        size = dscf->buffer_size;
 
-        } else if (ctx->pos == ctx->last) {
+        if (ctx->grow) {
+            size = ngx_max(size, NGX_STREAM_DUALCAM_BIG_BUFFER);
+        }
+
+        if ((size_t) (ctx->end - ctx->start) != size
+            && ngx_stream_dualcam_buffer(ctx, size, c->log) != NGX_OK)
+        {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (ctx->pos == ctx->last) {
             ctx->pos = ctx->start;
             ctx->last = ctx->start;
 
@@ -545,8 +591,24 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
             return;
         }
 
+        ctx->grow = (n == ctx->end - ctx->last);
         ctx->last += n;
         s->received += n;
+    }
+
+    /* a device that waits mid-frame keeps only a small buffer */
+
+    if (ctx->start && ctx->pos != ctx->last
+        && (size_t) (ctx->end - ctx->start) > dscf->buffer_size)
+    {
+        ctx->grow = 0;
+
+        if (ngx_stream_dualcam_buffer(ctx, dscf->buffer_size, c->log)
+            != NGX_OK)
+        {
+            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     /* an idle device holds no buffers */

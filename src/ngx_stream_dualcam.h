@@ -24,6 +24,8 @@
 
 
 #define NGX_STREAM_DUALCAM_OUT_SIZE       (4 + DUALCAM_PATH_MAX + 1)
+/* the input buffer of a device that sends faster than it is read */
+#define NGX_STREAM_DUALCAM_BIG_BUFFER     65536
 #define NGX_STREAM_DUALCAM_RESUME_REPEAT  2000     /* ms */
 #define NGX_STREAM_DUALCAM_RESUME_TRIES   5
 
@@ -100,6 +102,8 @@ typedef struct {
     unsigned                          shutdown:1;
     unsigned                          done:1;
     unsigned                          blocked:1;    /* commit in a thread */
+    unsigned                          grow:1;       /* the last read filled
+                                                       the buffer */
 } ngx_stream_dualcam_ctx_t;
 
 
