@@ -253,8 +253,14 @@ dualcam_device_finish(dualcam_device_t *d, int file, uint32_t status)
     a->file = file;
     a->status = status;
     a->value = sent;
+    /*
+     * 00 09 in the middle of sending the file again (the device answered
+     * a RESUME the server repeated while the SYNC was on its way) still
+     * means the server has it all: the device had sent every byte.
+     */
+
     a->complete = (status == 0 && file == d->cur
-                   && d->state == DEV_WAIT_DONE);
+                   && (d->state == DEV_WAIT_DONE || d->sent_all));
 
     d->pending &= ~(1u << file);
 
@@ -479,6 +485,7 @@ dualcam_device_frame(dualcam_device_t *d, unsigned cmd,
 
         d->cur = i;
         d->pos = 0;
+        d->sent_all = 0;
         d->packet = 1;
         d->state = DEV_WAIT_RESUME;
         dualcam_device_send_u32(d, DUALCAM_CMD_START,
@@ -652,6 +659,7 @@ dualcam_device_fill(dualcam_device_t *d, unsigned char *buf, size_t cap)
 
     if (d->state == DEV_STREAMING && d->pos >= f->size) {
         d->state = DEV_WAIT_DONE;
+        d->sent_all = 1;
     }
 
     return (size_t) (p - buf);

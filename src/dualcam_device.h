@@ -144,6 +144,8 @@ typedef struct {
     uint64_t                      pos;      /* next file byte to send */
     uint32_t                      packet;   /* its 1-based packet number */
     uint16_t                      crc;      /* running, since last SYNC */
+    unsigned                      sent_all:1;   /* every byte of cur sent
+                                                   at least once */
 
     /* what the server asked for; tests assert on it */
     unsigned                      nresumes;

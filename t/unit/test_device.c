@@ -409,6 +409,45 @@ START_TEST(test_device_resume)
 END_TEST
 
 
+/*
+ * The server repeated its RESUME while the device's SYNC was on its way:
+ * the device sends the file again, and hears 00 09 in the middle of it.
+ * It had sent every byte once, so the file counts as delivered.
+ */
+
+START_TEST(test_device_repeated_resume)
+{
+    dev_run_t      r;
+    unsigned char  req[16];
+
+    content_init();
+
+    run_init(&r, 3, 5);
+    r.content = content;
+    r.conf.nfiles = 1;
+    r.conf.files[0].kind = DUALCAM_KIND_PHOTO;
+    r.conf.files[0].side = DUALCAM_SIDE_FRONT;
+    r.conf.files[0].size = 5000;
+    run_start(&r);
+    run_feed(&r, NULL, 0, 0, 65536);
+
+    memcpy(req, "\x00\x08\x00\x07%photof", 11);
+    run_feed(&r, req, 11, 0, 65536);
+    run_feed(&r, (const unsigned char *) "\x00\x02\x00\x04\x00\x00\x00\x00",
+             8, 0, 65536);
+    ck_assert_uint_eq(r.done, 0);
+
+    /* the repeated RESUME, and 00 09 before the file went out again */
+    memcpy(req, "\x00\x02\x00\x04\x00\x00\x00\x00\x00\x09", 10);
+    run_feed(&r, req, 10, 0, 65536);
+    ck_assert_uint_eq(r.done, 1);
+    ck_assert_uint_eq(r.complete, 1);
+
+    run_free(&r);
+}
+END_TEST
+
+
 /* path mode: START in bytes, RESUME a byte offset, 0x000E frames */
 
 START_TEST(test_device_path_enhanced)
@@ -571,6 +610,7 @@ device_suite(void)
     tcase_add_test(tc, test_device_capture);
     tcase_add_test(tc, test_device_flags);
     tcase_add_test(tc, test_device_resume);
+    tcase_add_test(tc, test_device_repeated_resume);
     tcase_add_test(tc, test_device_path_enhanced);
     tcase_add_test(tc, test_device_faults);
     suite_add_tcase(s, tc);
