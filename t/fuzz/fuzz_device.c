@@ -95,22 +95,6 @@ fz_corrupt(void *ctx, unsigned file, uint32_t packet)
 }
 
 
-static uint16_t
-fz_crc16(uint16_t crc, const unsigned char *p, size_t n)
-{
-    unsigned  i;
-
-    while (n--) {
-        crc ^= *p++;
-        for (i = 0; i < 8; i++) {
-            crc = (crc & 1) ? (crc >> 1) ^ 0x8408 : crc >> 1;
-        }
-    }
-
-    return crc;
-}
-
-
 static void
 fz_check_frame(fz_devctx_t *c, const unsigned char *p, size_t n)
 {
@@ -233,7 +217,7 @@ fz_check_fill(fz_devctx_t *c, const unsigned char *p, size_t n)
             fz_assert(p[hdr + i] == fz_byte((unsigned) c->cur, c->pos + i));
         }
 
-        crc = fz_crc16(c->crc, p + hdr, k);
+        crc = dualcam_crc16_bytewise(c->crc, p + hdr, k);
         sent = dualcam_get16(p + hdr + k);
         fz_assert(sent == crc || sent == (crc ^ 0xa5a5));
         c->crc = crc;

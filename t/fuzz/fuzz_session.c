@@ -158,23 +158,6 @@ static const unsigned  fz_flags[] = {
 };
 
 
-static uint16_t
-fz_crc16(uint16_t crc, const unsigned char *p, size_t n)
-{
-    unsigned  i;
-
-    /* CRC-16/KERMIT, bit by bit: an oracle apart from dualcam_crc.c */
-    while (n--) {
-        crc ^= *p++;
-        for (i = 0; i < 8; i++) {
-            crc = (crc & 1) ? (crc >> 1) ^ 0x8408 : crc >> 1;
-        }
-    }
-
-    return crc;
-}
-
-
 static int
 fz_ident(unsigned flag)
 {
@@ -441,7 +424,7 @@ fz_dev_stream(fz_dev_t *d, fz_dfile_t *df, uint64_t pos, uint32_t sync)
 
     while (pos < df->size && !d->gone && !d->silent) {
         k = df->size - pos < df->chunk ? df->size - pos : df->chunk;
-        crc = fz_crc16(crc, df->content + pos, k);
+        crc = dualcam_crc16_bytewise(crc, df->content + pos, k);
 
         p = f;
         p = dualcam_put16(p, df->enhanced ? DUALCAM_CMD_ENHANCED_DATA
