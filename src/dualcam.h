@@ -250,7 +250,6 @@ struct dualcam_server_s {
     dualcam_file_t            file;
     unsigned                  file_open:1;
     unsigned                  refused:1;
-    unsigned                  closing:1;
 
     uint16_t                  crc;          /* running, since last SYNC */
     uint32_t                  next_packet;  /* 1-based, after SYNC */
