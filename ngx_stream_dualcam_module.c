@@ -989,6 +989,8 @@ ngx_stream_dualcam_committed(ngx_stream_session_t *s,
     ctx->files++;
     ctx->bytes += info->size;
 
+    dualcam_server_committed(&ctx->server, DUALCAM_COMMIT_STORED);
+
     ngx_stream_dualcam_file_counts(ctx, info->file);
 
     if (ctx->zs) {

@@ -281,6 +281,7 @@ core_feed(const unsigned char *stream, size_t len, uint64_t size,
 
             case DUALCAM_ACT_FILE_COMMIT:
                 committed = 1;
+                dualcam_server_committed(&s, DUALCAM_COMMIT_STORED);
                 break;
 
             case DUALCAM_ACT_FILE_ABORT:

@@ -77,7 +77,11 @@ typedef enum {
 } dualcam_log_level_e;
 
 
-/* how a session ended; the nginx glue maps these to $dualcam_result */
+/*
+ * How a session (or one file of it) ended: $dualcam_result, the status
+ * document and the zone's counters; names and $status codes are one
+ * table in dualcam_names.c, indexed by this enum.
+ */
 
 typedef enum {
     DUALCAM_RESULT_NONE = 0,        /* still running */
@@ -88,7 +92,13 @@ typedef enum {
     DUALCAM_RESULT_CRC_LIMIT,
     DUALCAM_RESULT_REFUSED,
     DUALCAM_RESULT_STORE_ERROR,
-    DUALCAM_RESULT_DEVICE_STATUS    /* device sent STATUS != 0 */
+    DUALCAM_RESULT_DEVICE_STATUS,   /* device sent STATUS != 0 */
+    DUALCAM_RESULT_SHUTDOWN,        /* cut by worker_shutdown_timeout */
+    DUALCAM_RESULT_DUPLICATE,       /* ok; a file offered was stored
+                                       before: acknowledged, not stored
+                                       again */
+    DUALCAM_RESULT_INTERNAL_ERROR,  /* out of memory and the like */
+    DUALCAM_RESULT_LAST
 } dualcam_result_e;
 
 
@@ -96,15 +106,25 @@ typedef enum {
     DUALCAM_KIND_NONE = 0,
     DUALCAM_KIND_PHOTO,
     DUALCAM_KIND_VIDEO,
-    DUALCAM_KIND_PATH               /* ADAS, DSM, protocol >= 6 */
+    DUALCAM_KIND_PATH,              /* ADAS, DSM, protocol >= 6 */
+    DUALCAM_KIND_LAST
 } dualcam_kind_e;
 
 
 typedef enum {
     DUALCAM_SIDE_NONE = 0,
     DUALCAM_SIDE_FRONT,
-    DUALCAM_SIDE_REAR
+    DUALCAM_SIDE_REAR,
+    DUALCAM_SIDE_LAST
 } dualcam_side_e;
+
+
+/* what the caller made of a FILE_COMMIT, for dualcam_server_committed() */
+
+typedef enum {
+    DUALCAM_COMMIT_STORED = 0,
+    DUALCAM_COMMIT_DUPLICATE        /* identical to a file stored before */
+} dualcam_commit_e;
 
 
 typedef enum {
@@ -183,8 +203,10 @@ typedef enum {
                                    dualcam_server_resume_from() */
     DUALCAM_ACT_FILE_WRITE,     /* data/len verified, at byte offset */
     DUALCAM_ACT_FILE_COMMIT,    /* file complete: offset = size in bytes;
-                                   the caller stores it durably before
-                                   the next step (which sends 00 09) */
+                                   the caller stores it durably, then
+                                   calls dualcam_server_committed();
+                                   until then a step does nothing (the
+                                   device waits for 00 09) */
     DUALCAM_ACT_FILE_ABORT,     /* file incomplete, session ending or the
                                    device skipped it; verified prefix is
                                    file->received bytes */
@@ -259,9 +281,10 @@ struct dualcam_server_s {
     dualcam_result_e          result;
     unsigned                  pending;      /* queued follow-up action */
 
-    /* totals for the session */
-    unsigned                  files_done;
+    /* totals for the session, counted by dualcam_server_committed() */
+    unsigned                  files_done;   /* stored */
     uint64_t                  bytes_done;
+    unsigned                  duplicates;   /* acknowledged, not stored */
 
     size_t                    out_len;
     unsigned char             out[4 + DUALCAM_PATH_MAX + 1];
@@ -308,6 +331,13 @@ void dualcam_server_refuse(dualcam_server_t *s);
 uint64_t dualcam_server_resume_from(dualcam_server_t *s, uint64_t bytes);
 
 /*
+ * After FILE_COMMIT: the file is stored (or was already), so the device
+ * may hear 00 09; the next step hands that SEND out.  A commit that
+ * failed is not reported here: the caller ends the session instead.
+ */
+void dualcam_server_committed(dualcam_server_t *s, dualcam_commit_e outcome);
+
+/*
  * The caller's timer fired with no SYNC since the last RESUME (the caller
  * arms it, ~2 s, while dualcam_server_waiting_sync() is true).  Fills in
  * a SEND of the same RESUME again, or, when the repeats are used up, the
@@ -350,6 +380,11 @@ const char *dualcam_trigger_text(dualcam_meta_type_e type, unsigned trigger);
 const char *dualcam_kind_name(dualcam_kind_e kind);
 const char *dualcam_side_name(dualcam_side_e side);
 const char *dualcam_result_name(dualcam_result_e result);
+/* the $status of a session ending so: 200, 400, 403, 500 or 503 */
+unsigned dualcam_result_status(dualcam_result_e result);
+const char *dualcam_meta_type_name(dualcam_meta_type_e type);
+/* the word a stored file is named by: photo, video, adas, dsm, file */
+const char *dualcam_file_word(const dualcam_file_t *file);
 /* extension of a path-mode file from a fixed list, "bin" otherwise */
 const char *dualcam_path_extension(const char *path, size_t len);
 

@@ -67,10 +67,55 @@ static const char  *dualcam_dsm_triggers[] = {
 };
 
 
-static const char  *dualcam_result_names[] = {
-    "none", "ok", "closed_by_device", "timeout", "protocol_error",
-    "crc_limit", "refused", "store_error", "device_status"
+/*
+ * One table per vocabulary, indexed by its enum: the names are what the
+ * sidecar, the status document, Prometheus labels and $dualcam_result
+ * print, so they never change once released.
+ */
+
+typedef struct {
+    const char               *name;
+    unsigned                  status;       /* $status */
+} dualcam_result_t;
+
+
+static const dualcam_result_t  dualcam_results[] = {
+    { "none", 200 },
+    { "ok", 200 },
+    { "closed_by_device", 200 },            /* what GSM links do */
+    { "timeout", 200 },
+    { "protocol_error", 400 },
+    { "crc_limit", 400 },
+    { "refused", 403 },
+    { "store_error", 500 },
+    { "device_status", 200 },
+    { "shutdown", 503 },
+    { "duplicate", 200 },
+    { "internal_error", 500 }
 };
+
+
+static const char  *dualcam_kind_names[] = {
+    "none", "photo", "video", "path"
+};
+
+
+static const char  *dualcam_side_names[] = {
+    "none", "front", "rear"
+};
+
+
+static const char  *dualcam_meta_type_names[] = {
+    "none", "dualcam", "adas", "dsm", "json"
+};
+
+
+typedef char  dualcam_results_complete[
+    dualcam_nelts(dualcam_results) == DUALCAM_RESULT_LAST ? 1 : -1];
+typedef char  dualcam_kinds_complete[
+    dualcam_nelts(dualcam_kind_names) == DUALCAM_KIND_LAST ? 1 : -1];
+typedef char  dualcam_sides_complete[
+    dualcam_nelts(dualcam_side_names) == DUALCAM_SIDE_LAST ? 1 : -1];
 
 
 /* the only extensions a device path may give a stored file */
@@ -125,48 +170,64 @@ dualcam_trigger_text(dualcam_meta_type_e type, unsigned trigger)
 const char *
 dualcam_kind_name(dualcam_kind_e kind)
 {
-    switch (kind) {
-
-    case DUALCAM_KIND_PHOTO:
-        return "photo";
-
-    case DUALCAM_KIND_VIDEO:
-        return "video";
-
-    case DUALCAM_KIND_PATH:
-        return "file";
-
-    default:
-        return "none";
-    }
+    return (size_t) kind < dualcam_nelts(dualcam_kind_names)
+           ? dualcam_kind_names[kind] : "none";
 }
 
 
 const char *
 dualcam_side_name(dualcam_side_e side)
 {
-    switch (side) {
-
-    case DUALCAM_SIDE_FRONT:
-        return "front";
-
-    case DUALCAM_SIDE_REAR:
-        return "rear";
-
-    default:
-        return "none";
-    }
+    return (size_t) side < dualcam_nelts(dualcam_side_names)
+           ? dualcam_side_names[side] : "none";
 }
 
 
 const char *
 dualcam_result_name(dualcam_result_e result)
 {
-    if ((size_t) result >= dualcam_nelts(dualcam_result_names)) {
-        return "none";
+    return (size_t) result < dualcam_nelts(dualcam_results)
+           ? dualcam_results[result].name : "none";
+}
+
+
+unsigned
+dualcam_result_status(dualcam_result_e result)
+{
+    return (size_t) result < dualcam_nelts(dualcam_results)
+           ? dualcam_results[result].status : 500;
+}
+
+
+const char *
+dualcam_meta_type_name(dualcam_meta_type_e type)
+{
+    return (size_t) type < dualcam_nelts(dualcam_meta_type_names)
+           ? dualcam_meta_type_names[type] : "none";
+}
+
+
+/*
+ * A path-mode file is named for what its metadata says it is; "file"
+ * when that is unknown.
+ */
+
+const char *
+dualcam_file_word(const dualcam_file_t *file)
+{
+    if (file->kind != DUALCAM_KIND_PATH) {
+        return dualcam_kind_name(file->kind);
     }
 
-    return dualcam_result_names[result];
+    if (file->has_meta && file->meta.type == DUALCAM_META_ADAS) {
+        return "adas";
+    }
+
+    if (file->has_meta && file->meta.type == DUALCAM_META_DSM) {
+        return "dsm";
+    }
+
+    return "file";
 }
 
 

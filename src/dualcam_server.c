@@ -29,6 +29,7 @@ enum {
     DUALCAM_ST_OPEN,        /* FILE_OPEN handed out, may resume_from */
     DUALCAM_ST_SYNC,        /* RESUME sent */
     DUALCAM_ST_DATA,        /* SYNC seen, DATA streaming */
+    DUALCAM_ST_COMMIT,      /* FILE_COMMIT handed out, the device waits */
     DUALCAM_ST_CLOSED
 };
 
@@ -143,6 +144,7 @@ dualcam_server_step(dualcam_server_t *s, const unsigned char *in,
         switch (s->state) {
 
         case DUALCAM_ST_CLOSED:
+        case DUALCAM_ST_COMMIT:
             *consumed = pos;
             memset(action, 0, sizeof(dualcam_action_t));
             return DUALCAM_AGAIN;
@@ -235,6 +237,26 @@ dualcam_server_resume_from(dualcam_server_t *s, uint64_t bytes)
     s->write_pos = kept;
 
     return kept;
+}
+
+
+void
+dualcam_server_committed(dualcam_server_t *s, dualcam_commit_e outcome)
+{
+    if (s->state != DUALCAM_ST_COMMIT) {
+        return;
+    }
+
+    if (outcome == DUALCAM_COMMIT_DUPLICATE) {
+        s->duplicates++;
+
+    } else {
+        s->files_done++;
+        s->bytes_done += s->file.received;
+    }
+
+    dualcam_server_send_raw(s, dualcam_repeat_init, 2);
+    s->state = DUALCAM_ST_INIT;
 }
 
 
@@ -340,8 +362,6 @@ dualcam_server_emit(dualcam_server_t *s, dualcam_action_t *act)
     if (p & DUALCAM_P_COMMIT) {
         s->pending &= ~DUALCAM_P_COMMIT;
         s->file_open = 0;
-        s->files_done++;
-        s->bytes_done += s->file.received;
         act->type = DUALCAM_ACT_FILE_COMMIT;
         act->file = &s->file;
         act->offset = s->file.received;
@@ -650,7 +670,8 @@ dualcam_server_next_file(dualcam_server_t *s)
                            "no file offered (flags 0x%02x), closing after "
                            "%u files", s->flags, s->files_done);
         dualcam_server_send_raw(s, dualcam_close_frame, 4);
-        s->result = DUALCAM_RESULT_OK;
+        s->result = s->duplicates ? DUALCAM_RESULT_DUPLICATE
+                                  : DUALCAM_RESULT_OK;
         s->pending |= DUALCAM_P_CLOSE;
         s->state = DUALCAM_ST_CLOSED;
         return;
@@ -1028,9 +1049,9 @@ dualcam_server_data(dualcam_server_t *s, unsigned cmd,
                            "%u CRC errors", f->name,
                            (unsigned long long) f->received,
                            (unsigned) f->packets, (unsigned) f->crc_errors);
-        dualcam_server_send_raw(s, dualcam_repeat_init, 2);
+        /* 00 09 only once the caller has stored it */
         s->pending |= DUALCAM_P_PROGRESS | DUALCAM_P_COMMIT;
-        s->state = DUALCAM_ST_INIT;
+        s->state = DUALCAM_ST_COMMIT;
 
     } else if (f->packets % DUALCAM_PROGRESS_EVERY == 0) {
         s->pending |= DUALCAM_P_PROGRESS;
@@ -1269,7 +1290,7 @@ dualcam_server_state_name(int state)
 {
     static const char  *names[] = {
         "init", "hello", "path", "metadata", "start", "open", "sync",
-        "data", "closed"
+        "data", "commit", "closed"
     };
 
     if (state < 0 || (size_t) state >= sizeof(names) / sizeof(names[0])) {

@@ -420,8 +420,9 @@ static void
 fz_handle(fz_server_t *f, dualcam_action_t *a, const unsigned char *in,
     size_t n)
 {
-    size_t    mlen;
-    uint64_t  end, max;
+    size_t             mlen, used;
+    uint64_t           end, max;
+    dualcam_action_t   b;
 
     f->actions++;
     max = f->opts.conf.max_file_size;
@@ -511,6 +512,12 @@ fz_handle(fz_server_t *f, dualcam_action_t *a, const unsigned char *in,
         f->file_open = 0;
         f->committed = 1;
         f->commits++;
+
+        /* nothing but 00 09 follows until the caller says it is stored */
+        memset(&b, 0, sizeof(b));
+        fz_assert(dualcam_server_step(&f->s, NULL, 0, &used, &b)
+                  == DUALCAM_AGAIN && used == 0);
+        dualcam_server_committed(&f->s, DUALCAM_COMMIT_STORED);
         break;
 
     case DUALCAM_ACT_FILE_ABORT:

@@ -338,6 +338,11 @@ dualcam_harness_act(dualcam_harness_t *h, dualcam_server_t *s,
         hf->file = *act->file;
         hf->file.meta.json = NULL;
         h->cur_len = 0;
+
+        /* stored: the device may hear 00 09 now */
+        if (!h->commit_hold) {
+            dualcam_server_committed(s, h->commit_outcome);
+        }
         break;
 
     case DUALCAM_ACT_FILE_ABORT:

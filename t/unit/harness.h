@@ -42,6 +42,11 @@ typedef struct {
 typedef struct {
     /* knobs: set after init, before feeding */
     unsigned                  refuse:1;     /* refuse at every HELLO */
+    unsigned                  commit_hold:1;  /* FILE_COMMIT is not
+                                                 answered with
+                                                 dualcam_server_committed */
+    dualcam_commit_e          commit_outcome;   /* what it is answered
+                                                   with otherwise */
     const unsigned char      *resume_data;  /* offered at FILE_OPEN through */
     size_t                    resume_len;   /* dualcam_server_resume_from() */
 

@@ -259,7 +259,9 @@ START_TEST(test_meta_names)
 
     ck_assert_str_eq(dualcam_kind_name(DUALCAM_KIND_PHOTO), "photo");
     ck_assert_str_eq(dualcam_kind_name(DUALCAM_KIND_VIDEO), "video");
-    ck_assert_str_eq(dualcam_kind_name(DUALCAM_KIND_PATH), "file");
+    ck_assert_str_eq(dualcam_kind_name(DUALCAM_KIND_PATH), "path");
+    ck_assert_str_eq(dualcam_kind_name(DUALCAM_KIND_LAST), "none");
+    ck_assert_str_eq(dualcam_side_name(DUALCAM_SIDE_LAST), "none");
     ck_assert_str_eq(dualcam_side_name(DUALCAM_SIDE_FRONT), "front");
     ck_assert_str_eq(dualcam_side_name(DUALCAM_SIDE_REAR), "rear");
     ck_assert_str_eq(dualcam_side_name(DUALCAM_SIDE_NONE), "none");
@@ -277,6 +279,53 @@ START_TEST(test_meta_names)
                      "store_error");
     ck_assert_str_eq(dualcam_result_name(DUALCAM_RESULT_DEVICE_STATUS),
                      "device_status");
+    ck_assert_str_eq(dualcam_result_name(DUALCAM_RESULT_SHUTDOWN),
+                     "shutdown");
+    ck_assert_str_eq(dualcam_result_name(DUALCAM_RESULT_DUPLICATE),
+                     "duplicate");
+    ck_assert_str_eq(dualcam_result_name(DUALCAM_RESULT_INTERNAL_ERROR),
+                     "internal_error");
+    ck_assert_str_eq(dualcam_result_name(DUALCAM_RESULT_LAST), "none");
+
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_OK), 200);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_TIMEOUT), 200);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_PROTOCOL_ERROR),
+                      400);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_CRC_LIMIT), 400);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_REFUSED), 403);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_STORE_ERROR),
+                      500);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_SHUTDOWN), 503);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_DUPLICATE), 200);
+    ck_assert_uint_eq(dualcam_result_status(DUALCAM_RESULT_INTERNAL_ERROR),
+                      500);
+
+    ck_assert_str_eq(dualcam_meta_type_name(DUALCAM_META_DUALCAM),
+                     "dualcam");
+    ck_assert_str_eq(dualcam_meta_type_name(DUALCAM_META_JSON), "json");
+}
+END_TEST
+
+
+START_TEST(test_meta_file_word)
+{
+    dualcam_file_t  f;
+
+    memset(&f, 0, sizeof(f));
+
+    f.kind = DUALCAM_KIND_PHOTO;
+    ck_assert_str_eq(dualcam_file_word(&f), "photo");
+    f.kind = DUALCAM_KIND_VIDEO;
+    ck_assert_str_eq(dualcam_file_word(&f), "video");
+    f.kind = DUALCAM_KIND_PATH;
+    ck_assert_str_eq(dualcam_file_word(&f), "file");
+    f.has_meta = 1;
+    f.meta.type = DUALCAM_META_ADAS;
+    ck_assert_str_eq(dualcam_file_word(&f), "adas");
+    f.meta.type = DUALCAM_META_DSM;
+    ck_assert_str_eq(dualcam_file_word(&f), "dsm");
+    f.meta.type = DUALCAM_META_JSON;
+    ck_assert_str_eq(dualcam_file_word(&f), "file");
 }
 END_TEST
 
@@ -327,6 +376,7 @@ meta_suite(void)
     tcase_add_test(tc, test_meta_wrong_lengths);
     tcase_add_test(tc, test_meta_adas_dsm_json);
     tcase_add_test(tc, test_meta_names);
+    tcase_add_test(tc, test_meta_file_word);
     tcase_add_test(tc, test_meta_path_extension);
     suite_add_tcase(s, tc);
 

@@ -256,6 +256,7 @@ pair_server_action(pair_t *p, dualcam_action_t *a)
             p->mismatches++;
         }
 
+        dualcam_server_committed(&p->srv, DUALCAM_COMMIT_STORED);
         break;
 
     case DUALCAM_ACT_FILE_ABORT:

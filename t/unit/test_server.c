@@ -202,6 +202,83 @@ START_TEST(test_server_plain)
 END_TEST
 
 
+/*
+ * The device hears 00 09 only once the caller has stored the file: a
+ * step before dualcam_server_committed() sends and consumes nothing.
+ */
+
+START_TEST(test_server_commit_waits)
+{
+    size_t            consumed;
+    dualcam_t_t       t;
+    dualcam_action_t  act;
+    unsigned char     init[16];
+
+    dualcam_t_init(&t);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x44);
+    dualcam_t_photo(&t.sc, DUALCAM_T_SIZE, 1, 0);
+
+    dualcam_t_run(&t);
+    t.h.commit_hold = 1;
+    dualcam_t_feed(&t);
+
+    ck_assert_uint_eq(t.h.commits, 1);
+    ck_assert_uint_eq(t.h.nsends, 2);
+    ck_assert_uint_eq(t.s.files_done, 0);
+
+    memset(init, 0, sizeof(init));
+    dualcam_put16(init + 2, 5);
+    ck_assert_int_eq(dualcam_server_step(&t.s, init, sizeof(init),
+                                         &consumed, &act), DUALCAM_AGAIN);
+    ck_assert_uint_eq(consumed, 0);
+
+    dualcam_server_committed(&t.s, DUALCAM_COMMIT_STORED);
+    ck_assert_uint_eq(t.s.files_done, 1);
+    ck_assert_uint_eq(t.s.bytes_done, DUALCAM_T_SIZE);
+
+    ck_assert_int_eq(dualcam_server_step(&t.s, NULL, 0, &consumed, &act),
+                     DUALCAM_ACTION);
+    ck_assert_int_eq(act.type, DUALCAM_ACT_SEND);
+    ck_assert_uint_eq(act.len, 2);
+    ck_assert(memcmp(act.data, dualcam_t_repeat, 2) == 0);
+
+    /* a second report changes nothing */
+    dualcam_server_committed(&t.s, DUALCAM_COMMIT_STORED);
+    ck_assert_uint_eq(t.s.files_done, 1);
+
+    dualcam_t_free(&t);
+}
+END_TEST
+
+
+/* a file stored before: acknowledged, counted apart, the session says so */
+
+START_TEST(test_server_duplicate)
+{
+    dualcam_t_t  t;
+
+    dualcam_t_init(&t);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x44);
+    dualcam_t_photo(&t.sc, DUALCAM_T_SIZE, 1, 0);
+    dualcam_script_hello(&t.sc, 5, DUALCAM_T_IMEI, 0x40);
+
+    dualcam_t_run(&t);
+    t.h.commit_outcome = DUALCAM_COMMIT_DUPLICATE;
+    dualcam_t_feed(&t);
+
+    ck_assert_int_eq(t.h.result, DUALCAM_RESULT_DUPLICATE);
+    ck_assert(dualcam_t_sent_repeat(&t, 2));
+    ck_assert(dualcam_t_sent_close(&t, 3));
+    ck_assert_uint_eq(t.s.files_done, 0);
+    ck_assert_uint_eq(t.s.bytes_done, 0);
+    ck_assert_uint_eq(t.s.duplicates, 1);
+    ck_assert_uint_eq(dualcam_result_status(t.h.result), 200);
+
+    dualcam_t_free(&t);
+}
+END_TEST
+
+
 START_TEST(test_server_resume_from)
 {
     dualcam_t_t  t;
@@ -1163,6 +1240,8 @@ server_suite(void)
     tcase_add_unchecked_fixture(tc, dualcam_t_setup, NULL);
 
     tcase_add_test(tc, test_server_plain);
+    tcase_add_test(tc, test_server_commit_waits);
+    tcase_add_test(tc, test_server_duplicate);
     tcase_add_test(tc, test_server_resume_from);
     tcase_add_test(tc, test_server_sync);
     tcase_add_test(tc, test_server_bad_crc);
