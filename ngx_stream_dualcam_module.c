@@ -4,13 +4,14 @@
  *
  * The stream module: directives, the content handler and its event
  * handlers, variables.  What the protocol means is decided by the sans-I/O
- * core (src/dualcam.h); this file owns the socket, the timers, the store
- * and the status zone calls.
+ * core (src/dualcam.h); this file owns the socket, the timers, and calls
+ * the store, the commit and the status zone.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 #include <ngx_stream.h>
 
 #include "ngx_stream_dualcam.h"
@@ -25,9 +26,15 @@
 static void ngx_stream_dualcam_handler(ngx_stream_session_t *s);
 static void ngx_stream_dualcam_event_handler(ngx_event_t *ev);
 static void ngx_stream_dualcam_resume_handler(ngx_event_t *ev);
-static ngx_int_t ngx_stream_dualcam_buffer(ngx_stream_dualcam_ctx_t *ctx,
-    size_t size, ngx_log_t *log);
 static void ngx_stream_dualcam_process(ngx_stream_session_t *s);
+static ngx_int_t ngx_stream_dualcam_repeat(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx);
+static ngx_int_t ngx_stream_dualcam_read(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx);
+static ngx_int_t ngx_stream_dualcam_buffer(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, size_t size);
+static void ngx_stream_dualcam_idle(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx);
 static ngx_int_t ngx_stream_dualcam_flush(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx);
 static ngx_int_t ngx_stream_dualcam_action(ngx_stream_session_t *s,
@@ -36,28 +43,16 @@ static ngx_int_t ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
 static ngx_int_t ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
-static ngx_int_t ngx_stream_dualcam_committed(ngx_stream_session_t *s,
-    ngx_stream_dualcam_ctx_t *ctx, ngx_stream_dualcam_commit_t *info);
-#if (NGX_THREADS)
-static void ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log);
-static void ngx_stream_dualcam_commit_done(ngx_event_t *ev);
-static char *ngx_stream_dualcam_thread_pool(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-#endif
+static void ngx_stream_dualcam_committed(ngx_stream_dualcam_commit_t *cm);
 static void ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
 static void ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
     dualcam_file_t *file);
 static void ngx_stream_dualcam_end(ngx_stream_session_t *s,
     dualcam_result_e result);
-static void ngx_stream_dualcam_finalize(ngx_stream_session_t *s,
-    ngx_stream_dualcam_ctx_t *ctx);
 static void ngx_stream_dualcam_cleanup(void *data);
 static u_char *ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
-static ngx_uint_t ngx_stream_dualcam_allowed(ngx_array_t *allow,
-    uint64_t imei);
-static uint64_t ngx_stream_dualcam_now_ms(void);
 
 static ngx_int_t ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     ngx_stream_variable_value_t *v, uintptr_t data);
@@ -71,13 +66,12 @@ static char *ngx_stream_dualcam(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_stream_dualcam_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_stream_dualcam_allow_imei(ngx_conf_t *cf,
+#if (NGX_THREADS)
+static char *ngx_stream_dualcam_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static int ngx_libc_cdecl ngx_stream_dualcam_cmp_imei(const void *one,
-    const void *two);
+#endif
 
 static ngx_int_t ngx_stream_dualcam_init_process(ngx_cycle_t *cycle);
-static void ngx_stream_dualcam_sweep_handler(ngx_event_t *ev);
 
 
 static ngx_conf_enum_t  ngx_stream_dualcam_log_levels[] = {
@@ -251,25 +245,9 @@ static ngx_stream_variable_t  ngx_stream_dualcam_vars[] = {
 };
 
 
-/* $status for each dualcam_result_e */
-
-static ngx_uint_t  ngx_stream_dualcam_status[] = {
-    NGX_STREAM_OK,                          /* none */
-    NGX_STREAM_OK,                          /* ok */
-    NGX_STREAM_OK,                          /* closed_by_device */
-    NGX_STREAM_OK,                          /* timeout */
-    NGX_STREAM_BAD_REQUEST,                 /* protocol_error */
-    NGX_STREAM_BAD_REQUEST,                 /* crc_limit */
-    NGX_STREAM_FORBIDDEN,                   /* refused */
-    NGX_STREAM_INTERNAL_SERVER_ERROR,       /* store_error */
-    NGX_STREAM_OK                           /* device_status */
-};
-
-
 static void
 ngx_stream_dualcam_handler(ngx_stream_session_t *s)
 {
-    size_t                          n;
     ngx_connection_t               *c;
     ngx_pool_cleanup_t             *cln;
     dualcam_server_conf_t           conf;
@@ -316,34 +294,31 @@ ngx_stream_dualcam_handler(ngx_stream_session_t *s)
 
     s->log_handler = ngx_stream_dualcam_log_error;
 
-    if (dscf->zone) {
-        ctx->zs = ngx_stream_dualcam_zone_session_start(dscf->zone, s);
-        if (ctx->zs == NULL) {
-            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+    c->read->handler = ngx_stream_dualcam_event_handler;
+    c->write->handler = ngx_stream_dualcam_event_handler;
+
+    /* what a preread phase read already stays in its buffer */
+
+    if (c->buffer) {
+        ctx->in = c->buffer;
+        s->received += c->buffer->last - c->buffer->pos;
+
+    } else {
+        ctx->in = ngx_calloc_buf(c->pool);
+        if (ctx->in == NULL) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
             return;
         }
     }
 
-    c->read->handler = ngx_stream_dualcam_event_handler;
-    c->write->handler = ngx_stream_dualcam_event_handler;
+    ctx->last_input = ngx_current_msec;
 
-    /* what a preread phase has read already */
-
-    if (c->buffer && c->buffer->pos < c->buffer->last) {
-        n = c->buffer->last - c->buffer->pos;
-
-        ctx->start = ngx_alloc(ngx_max(n, dscf->buffer_size), c->log);
-        if (ctx->start == NULL) {
-            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+    if (dscf->zone) {
+        ctx->zs = ngx_stream_dualcam_zone_session_start(dscf->zone, s);
+        if (ctx->zs == NULL) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
             return;
         }
-
-        ctx->pos = ctx->start;
-        ctx->last = ngx_cpymem(ctx->start, c->buffer->pos, n);
-        ctx->end = ctx->start + ngx_max(n, dscf->buffer_size);
-
-        c->buffer->pos = c->buffer->last;
-        s->received += n;
     }
 
     ngx_stream_dualcam_process(s);
@@ -364,24 +339,22 @@ ngx_stream_dualcam_event_handler(ngx_event_t *ev)
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
 
-    if (ctx->blocked) {
-
-        /* a commit runs in a thread: the end waits for it */
-
-        if (c->close) {
-            ctx->shutdown = 1;
-            ctx->deferred = DUALCAM_RESULT_TIMEOUT;
-        }
-
-        return;
-    }
-
     if (c->close) {
-        ctx->shutdown = 1;
+
+        if (ctx->committing) {
+            /* the end waits for the commit: the device may hear 00 09 */
+            ctx->end_pending = DUALCAM_RESULT_SHUTDOWN;
+            return;
+        }
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "closing a dualcam session on shutdown");
-        ngx_stream_dualcam_end(s, DUALCAM_RESULT_TIMEOUT);
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_SHUTDOWN);
+        return;
+    }
+
+    if (ctx->committing) {
+        /* nothing is read or sent while the file is committed */
         return;
     }
 
@@ -400,73 +373,12 @@ ngx_stream_dualcam_event_handler(ngx_event_t *ev)
 }
 
 
+/* a RESUME is unanswered: ngx_stream_dualcam_process() decides */
+
 static void
 ngx_stream_dualcam_resume_handler(ngx_event_t *ev)
 {
-    dualcam_action_t                act;
-    ngx_stream_session_t           *s;
-    ngx_stream_dualcam_ctx_t       *ctx;
-    ngx_stream_dualcam_srv_conf_t  *dscf;
-
-    s = ev->data;
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
-
-    if (ctx->blocked) {
-        /* the commit is still running: keep waiting for it */
-        dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
-        ngx_add_timer(ev, dscf->timeout);
-        return;
-    }
-
-    if (s->connection->close) {
-        ngx_stream_dualcam_event_handler(s->connection->read);
-        return;
-    }
-
-    if (dualcam_server_timer(&ctx->server, &act) == DUALCAM_ACTION) {
-        if (ngx_stream_dualcam_action(s, ctx, &act) != NGX_OK) {
-            return;
-        }
-    }
-
-    ngx_stream_dualcam_process(s);
-}
-
-
-/*
- * (Re)allocates the input buffer to size bytes, keeping the unread input
- * (never more than a frame, which the core bounds by dualcam_buffer_size).
- */
-
-static ngx_int_t
-ngx_stream_dualcam_buffer(ngx_stream_dualcam_ctx_t *ctx, size_t size,
-    ngx_log_t *log)
-{
-    u_char  *p;
-    size_t   pending;
-
-    pending = ctx->last - ctx->pos;
-    size = ngx_max(size, pending);
-
-    p = ngx_alloc(size, log);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (pending) {
-        ngx_memcpy(p, ctx->pos, pending);
-    }
-
-    if (ctx->start) {
-        ngx_free(ctx->start);
-    }
-
-    ctx->start = p;
-    ctx->pos = p;
-    ctx->last = p + pending;
-    ctx->end = p + size;
-
-    return NGX_OK;
+    ngx_stream_dualcam_process(ev->data);
 }
 
 
@@ -479,10 +391,11 @@ ngx_stream_dualcam_buffer(ngx_stream_dualcam_ctx_t *ctx, size_t size,
 static void
 ngx_stream_dualcam_process(ngx_stream_session_t *s)
 {
-    size_t                          consumed, size;
-    ssize_t                         n;
+    size_t                          consumed;
     ngx_int_t                       rc;
+    ngx_msec_t                      idle;
     ngx_uint_t                      frames;
+    ngx_buf_t                      *b;
     ngx_connection_t               *c;
     dualcam_action_t                act;
     ngx_stream_dualcam_ctx_t       *ctx;
@@ -491,14 +404,11 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
     c = s->connection;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
-
-    if (ctx->blocked) {
-        return;
-    }
+    b = ctx->in;
 
     frames = 0;
 
-    for ( ;; ) {
+    while (!ctx->committing) {
 
         if (ctx->out_len) {
             rc = ngx_stream_dualcam_flush(s, ctx);
@@ -514,13 +424,13 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
         }
 
         if (ctx->done) {
-            ngx_stream_dualcam_finalize(s, ctx);
+            ngx_stream_dualcam_end(s, ctx->server.result);
             return;
         }
 
-        rc = dualcam_server_step(&ctx->server, ctx->pos,
-                                 ctx->last - ctx->pos, &consumed, &act);
-        ctx->pos += consumed;
+        rc = dualcam_server_step(&ctx->server, b->pos, b->last - b->pos,
+                                 &consumed, &act);
+        b->pos += consumed;
 
         if (consumed) {
             frames = 1;
@@ -536,96 +446,42 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
 
         /* the core needs more input */
 
-        if (!c->read->ready) {
-            break;
+        rc = c->read->ready ? ngx_stream_dualcam_read(s, ctx) : NGX_AGAIN;
+
+        if (rc == NGX_AGAIN) {
+            rc = ngx_stream_dualcam_repeat(s, ctx);
+
+            if (rc == NGX_DECLINED) {
+                break;
+            }
         }
 
-        /*
-         * A tracker on a GSM link fills a buffer of dualcam_buffer_size
-         * with a frame or two; one that filled it at once has more
-         * waiting, and reads it in fewer, larger recv() calls.
-         */
-
-        size = dscf->buffer_size;
-
-        if (ctx->grow) {
-            size = ngx_max(size, NGX_STREAM_DUALCAM_BIG_BUFFER);
-        }
-
-        if ((size_t) (ctx->end - ctx->start) != size
-            && ngx_stream_dualcam_buffer(ctx, size, c->log) != NGX_OK)
-        {
-            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        if (ctx->pos == ctx->last) {
-            ctx->pos = ctx->start;
-            ctx->last = ctx->start;
-
-        } else if ((size_t) (ctx->end - ctx->last) < DUALCAM_DATA_FRAME_MAX) {
-            size = ctx->last - ctx->pos;
-            ngx_memmove(ctx->start, ctx->pos, size);
-            ctx->pos = ctx->start;
-            ctx->last = ctx->start + size;
-        }
-
-        if (ctx->last == ctx->end) {
-            /* the core accepts no frame larger than the buffer */
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "dualcam input buffer full");
-            ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
-            return;
-        }
-
-        n = c->recv(c, ctx->last, ctx->end - ctx->last);
-
-        if (n == NGX_AGAIN) {
-            break;
-        }
-
-        if (n == NGX_ERROR || n == 0) {
+        if (rc == NGX_DONE) {
             ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
                            "dualcam device closed the connection");
             ngx_stream_dualcam_end(s, DUALCAM_RESULT_CLOSED_BY_DEVICE);
             return;
         }
 
-        ctx->grow = (n == ctx->end - ctx->last);
-        ctx->last += n;
-        s->received += n;
-    }
+        if (rc == NGX_ERROR) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
+            return;
+        }
 
-    /* a device that waits mid-frame keeps only a small buffer */
-
-    if (ctx->start && ctx->pos != ctx->last
-        && (size_t) (ctx->end - ctx->start) > dscf->buffer_size)
-    {
-        ctx->grow = 0;
-
-        if (ngx_stream_dualcam_buffer(ctx, dscf->buffer_size, c->log)
-            != NGX_OK)
-        {
-            ngx_stream_finalize_session(s, NGX_STREAM_INTERNAL_SERVER_ERROR);
+        if (rc == NGX_ABORT) {
             return;
         }
     }
 
-    /* an idle device holds no buffers */
+    if (ctx->committing) {
+        return;
+    }
 
-    if (ctx->start && ctx->pos == ctx->last) {
-        ngx_free(ctx->start);
-        ctx->start = NULL;
-        ctx->pos = NULL;
-        ctx->last = NULL;
-        ctx->end = NULL;
+    ngx_stream_dualcam_idle(s, ctx);
 
-        if (ctx->out_len == 0
-            && ngx_stream_dualcam_store_idle(&ctx->part) != NGX_OK)
-        {
-            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
-            return;
-        }
+    if (ctx->part.failed) {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+        return;
     }
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
@@ -652,13 +508,209 @@ ngx_stream_dualcam_process(ngx_stream_session_t *s)
     }
 
     if (dualcam_server_waiting_sync(&ctx->server)) {
-        if (!ctx->resume_timer.timer_set) {
-            ngx_add_timer(&ctx->resume_timer,
-                          NGX_STREAM_DUALCAM_RESUME_REPEAT);
-        }
+        idle = ngx_current_msec - ngx_max(ctx->last_input, ctx->last_repeat);
+        idle = ngx_min(idle, NGX_STREAM_DUALCAM_RESUME_REPEAT);
+        ngx_add_timer(&ctx->resume_timer,
+                      NGX_STREAM_DUALCAM_RESUME_REPEAT - idle + 1);
 
     } else if (ctx->resume_timer.timer_set) {
         ngx_del_timer(&ctx->resume_timer);
+    }
+}
+
+
+/*
+ * A RESUME unanswered: repeat it only when the device has been silent
+ * for the repeat interval since its last byte (or the last repeat), and
+ * only after reading what has arrived, since a worker that was busy may
+ * hold the SYNC unread.  NGX_DECLINED: nothing to do; NGX_OK: go on; else
+ * as ngx_stream_dualcam_read(), or NGX_ABORT: the session is over.
+ */
+
+static ngx_int_t
+ngx_stream_dualcam_repeat(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx)
+{
+    ngx_int_t         rc;
+    ngx_msec_t        since;
+    dualcam_action_t  act;
+
+    if (!dualcam_server_waiting_sync(&ctx->server)) {
+        return NGX_DECLINED;
+    }
+
+    since = ngx_max(ctx->last_input, ctx->last_repeat);
+
+    if (ngx_current_msec - since < NGX_STREAM_DUALCAM_RESUME_REPEAT) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_stream_dualcam_read(s, ctx);
+
+    if (rc != NGX_AGAIN) {
+        return rc;
+    }
+
+    ctx->last_repeat = ngx_current_msec;
+
+    if (dualcam_server_timer(&ctx->server, &act) == DUALCAM_ACTION
+        && ngx_stream_dualcam_action(s, ctx, &act) != NGX_OK)
+    {
+        return NGX_ABORT;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_OK: bytes read; NGX_AGAIN: none waiting; NGX_DONE: the device
+ * closed or reset; NGX_ERROR: no memory.  A tracker on a GSM link fills
+ * a buffer of dualcam_buffer_size with a frame or two; one that filled
+ * it at once has more waiting, and reads it in fewer, larger recv()s.
+ */
+
+static ngx_int_t
+ngx_stream_dualcam_read(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx)
+{
+    size_t                          size;
+    ssize_t                         n;
+    ngx_buf_t                      *b;
+    ngx_connection_t               *c;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    c = s->connection;
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+    b = ctx->in;
+
+    size = dscf->buffer_size;
+
+    if (ctx->fast) {
+        size = ngx_max(size, NGX_STREAM_DUALCAM_BIG_BUFFER);
+    }
+
+    if (ngx_stream_dualcam_buffer(s, ctx, size) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    size = b->end - b->last;
+
+    n = c->recv(c, b->last, size);
+
+    if (n == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (n == NGX_ERROR || n == 0) {
+        return NGX_DONE;
+    }
+
+    ctx->fast = ((size_t) n == size);
+    ctx->last_input = ngx_current_msec;
+
+    b->last += n;
+    s->received += n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Room for at least a frame in a buffer of size bytes; the unread input
+ * (never more than a frame, which the core bounds by dualcam_buffer_size)
+ * is kept.  The buffers are large pool allocations, so ngx_pfree() gives
+ * them back, as ngx_http_wait_request_handler() does.
+ */
+
+static ngx_int_t
+ngx_stream_dualcam_buffer(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, size_t size)
+{
+    u_char     *p;
+    size_t      pending;
+    ngx_buf_t  *b;
+
+    b = ctx->in;
+    pending = b->last - b->pos;
+
+    if (b->start != NULL && (size_t) (b->end - b->start) == size) {
+
+        if (pending == 0) {
+            b->pos = b->start;
+            b->last = b->start;
+
+        } else if ((size_t) (b->end - b->last) < DUALCAM_DATA_FRAME_MAX) {
+            b->last = ngx_movemem(b->start, b->pos, pending);
+            b->pos = b->start;
+        }
+
+        return NGX_OK;
+    }
+
+    size = ngx_max(size, pending + DUALCAM_DATA_FRAME_MAX);
+
+    p = ngx_palloc(s->connection->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (pending) {
+        ngx_memcpy(p, b->pos, pending);
+    }
+
+    if (b->start != NULL) {
+        ngx_pfree(s->connection->pool, b->start);
+    }
+
+    b->start = p;
+    b->pos = p;
+    b->last = p + pending;
+    b->end = p + size;
+
+    return NGX_OK;
+}
+
+
+/* the core waits for input: what it holds meanwhile */
+
+static void
+ngx_stream_dualcam_idle(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx)
+{
+    ngx_buf_t                      *b;
+    ngx_stream_dualcam_srv_conf_t  *dscf;
+
+    dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
+    b = ctx->in;
+
+    if (b->start == NULL) {
+        return;
+    }
+
+    if (b->pos != b->last) {
+
+        /* a device that waits mid-frame keeps only a small buffer */
+
+        if ((size_t) (b->end - b->start) > dscf->buffer_size) {
+            ctx->fast = 0;
+            (void) ngx_stream_dualcam_buffer(s, ctx, dscf->buffer_size);
+        }
+
+        return;
+    }
+
+    /* an idle device holds no buffers */
+
+    if (ngx_pfree(s->connection->pool, b->start) == NGX_OK) {
+        b->start = NULL;
+        b->pos = NULL;
+        b->last = NULL;
+        b->end = NULL;
+    }
+
+    if (ctx->out_len == 0) {
+        (void) ngx_stream_dualcam_store_idle(&ctx->part);
     }
 }
 
@@ -713,7 +765,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
             ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                           "dualcam output of %uz bytes does not fit",
                           a->len);
-            ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
             return NGX_DONE;
         }
 
@@ -726,17 +778,15 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
 
         ctx->hello = 1;
 
-        if (ctx->zs) {
-            ngx_stream_dualcam_zone_hello(ctx->zs, ctx->server.imei,
-                                          ctx->server.protocol);
-        }
+        ngx_stream_dualcam_zone_hello(ctx->zs, ctx->server.imei,
+                                      ctx->server.protocol);
 
         if (dscf->allow != NULL
             && !ngx_stream_dualcam_allowed(dscf->allow, ctx->server.imei))
         {
             ngx_log_error(dscf->log_level, c->log, 0,
-                          "IMEI %uL is not in the allow list",
-                          ctx->server.imei);
+                          "IMEI " NGX_STREAM_DUALCAM_IMEI_FMT
+                          " is not in the allow list", ctx->server.imei);
             dualcam_server_refuse(&ctx->server);
         }
 
@@ -774,7 +824,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
             ctx->meta_json.data = ngx_pnalloc(c->pool,
                                               a->file->meta.json_len);
             if (ctx->meta_json.data == NULL) {
-                ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+                ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
                 return NGX_DONE;
             }
 
@@ -786,11 +836,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
         return NGX_OK;
 
     case DUALCAM_ACT_PROGRESS:
-
-        if (ctx->zs) {
-            ngx_stream_dualcam_zone_progress(ctx->zs, a->file);
-        }
-
+        ngx_stream_dualcam_zone_file(ctx->zs, a->file, ctx->file_started_ms);
         return NGX_OK;
 
     case DUALCAM_ACT_LOG:
@@ -807,7 +853,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
 
         /* a STATUS from the device is always reported with a LOG */
 
-        if (ctx->zs && ctx->server.device_statuses != ctx->device_statuses) {
+        if (ctx->server.device_statuses != ctx->device_statuses) {
             ctx->device_statuses = ctx->server.device_statuses;
             ngx_stream_dualcam_zone_device_status(ctx->zs,
                                                   ctx->server.device_status);
@@ -816,16 +862,13 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
         return NGX_OK;
 
     case DUALCAM_ACT_CLOSE:
-
-        ctx->result = a->result;
         ctx->done = 1;
-
         return NGX_OK;
     }
 
     ngx_log_error(NGX_LOG_ALERT, c->log, 0, "unknown dualcam action %d",
                   (int) a->type);
-    ngx_stream_dualcam_end(s, DUALCAM_RESULT_PROTOCOL_ERROR);
+    ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
 
     return NGX_DONE;
 }
@@ -843,6 +886,8 @@ ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
 
     ctx->file_started_ms = ngx_stream_dualcam_now_ms();
+
+    ngx_stream_dualcam_zone_file(ctx->zs, file, ctx->file_started_ms);
 
     if (ngx_stream_dualcam_store_open(&ctx->part, &dscf->store, c->pool,
                                       c->log, ctx->server.imei, file, &have)
@@ -864,212 +909,151 @@ ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
             ngx_log_error(NGX_LOG_INFO, c->log, 0,
                           "resuming after %uL verified bytes", reused);
 
-            if (ctx->zs) {
-                ngx_stream_dualcam_zone_count(ctx->zs,
+            ngx_stream_dualcam_zone_count(ctx->zs,
                                     NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS, 1);
-            }
+            ngx_stream_dualcam_zone_file(ctx->zs, file,
+                                         ctx->file_started_ms);
         }
-    }
-
-    if (ctx->zs) {
-        ngx_stream_dualcam_zone_file_begin(ctx->zs, file);
     }
 
     return NGX_OK;
 }
 
+
+/* the file is complete: the session waits while the committer stores it */
 
 static ngx_int_t
 ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a)
 {
     ngx_connection_t               *c;
-    ngx_stream_dualcam_task_t      *t, local;
+    ngx_stream_dualcam_commit_t    *cm;
     ngx_stream_dualcam_srv_conf_t  *dscf;
 
     c = s->connection;
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
 
-    t = &local;
-
-#if (NGX_THREADS)
-
-    if (dscf->thread_pool) {
-
-        if (ctx->task == NULL) {
-            ctx->task = ngx_thread_task_alloc(c->pool,
-                                            sizeof(ngx_stream_dualcam_task_t));
-            if (ctx->task == NULL) {
-                ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
-                return NGX_DONE;
-            }
-
-            ctx->task->handler = ngx_stream_dualcam_commit_thread;
-            ctx->task->event.handler = ngx_stream_dualcam_commit_done;
-            ctx->task->event.data = s;
-        }
-
-        t = ctx->task->ctx;
-    }
-
-#endif
-
-    ngx_memzero(&t->info, sizeof(ngx_stream_dualcam_commit_t));
-
-    t->part = &ctx->part;
-    t->store = &dscf->store;
-    t->info.imei = ctx->server.imei;
-    t->info.protocol = ctx->server.protocol;
-    t->info.peer = &c->addr_text;
-    t->info.file = a->file;
-    t->info.started_ms = ctx->file_started_ms;
-    t->info.finished_ms = ngx_stream_dualcam_now_ms();
-    t->info.size = a->offset;
-    t->info.meta_json = ctx->meta_json;
-
-    if (ngx_stream_dualcam_store_prepare(&ctx->part, &dscf->store, c->pool,
-                                         &t->info)
-        != NGX_OK)
-    {
-        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
-        return NGX_DONE;
-    }
-
-#if (NGX_THREADS)
-
-    if (dscf->thread_pool) {
-        if (ngx_thread_task_post(dscf->thread_pool, ctx->task) != NGX_OK) {
-            ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+    if (ctx->commit == NULL) {
+        ctx->commit = ngx_palloc(c->pool,
+                                 sizeof(ngx_stream_dualcam_commit_t));
+        if (ctx->commit == NULL) {
+            ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
             return NGX_DONE;
         }
-
-        /*
-         * The session waits: nothing is read, sent or ended meanwhile.
-         * The device waits too (for 00 09), so it is not idle: no idle
-         * timeout runs, but a timer is kept so that an exiting worker
-         * waits for the commit.
-         */
-
-        ctx->blocked = 1;
-
-        if (c->read->timer_set) {
-            ngx_del_timer(c->read);
-        }
-
-        if (c->write->timer_set) {
-            ngx_del_timer(c->write);
-        }
-
-        ngx_add_timer(&ctx->resume_timer, dscf->timeout);
-
-        return NGX_AGAIN;
     }
 
-#endif
+    cm = ctx->commit;
+    ngx_memzero(cm, sizeof(ngx_stream_dualcam_commit_t));
 
-    t->info.rc = ngx_stream_dualcam_store_commit(&ctx->part, &dscf->store,
-                                                 &t->info, &t->info.stored);
+    cm->log = c->log;
+    cm->done = ngx_stream_dualcam_committed;
+    cm->data = s;
 
-    return ngx_stream_dualcam_committed(s, ctx, &t->info);
-}
+    cm->conf = &dscf->store;
+    cm->part = &ctx->part;
+    cm->file = a->file;
+    cm->imei = ctx->server.imei;
+    cm->protocol = ctx->server.protocol;
+    cm->peer = c->addr_text;
+    cm->started_ms = ctx->file_started_ms;
+    cm->finished_ms = ngx_stream_dualcam_now_ms();
+    cm->size = a->offset;
+    cm->meta_json = ctx->meta_json;
 
-
-static ngx_int_t
-ngx_stream_dualcam_committed(ngx_stream_session_t *s,
-    ngx_stream_dualcam_ctx_t *ctx, ngx_stream_dualcam_commit_t *info)
-{
-    if (info->rc != NGX_OK) {
-        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
+    if (ngx_stream_dualcam_commit(dscf->committer, cm, c->pool) != NGX_OK) {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
         return NGX_DONE;
     }
 
-    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                  "stored \"%V\", %uL bytes", &info->stored, info->size);
+    /*
+     * The session waits: nothing is read, sent or ended meanwhile, and
+     * the device waits for its 00 09, so no timeout runs either.
+     */
 
-    ctx->files++;
-    ctx->bytes += info->size;
+    ctx->committing = 1;
 
-    dualcam_server_committed(&ctx->server, DUALCAM_COMMIT_STORED);
-
-    ngx_stream_dualcam_file_counts(ctx, info->file);
-
-    if (ctx->zs) {
-        ngx_stream_dualcam_zone_file_end(ctx->zs, info->file, &info->stored,
-                                         DUALCAM_RESULT_OK);
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
     }
 
-    return NGX_OK;
-}
-
-
-#if (NGX_THREADS)
-
-static void
-ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log)
-{
-    ngx_stream_dualcam_task_t *t = data;
-
-    t->info.rc = ngx_stream_dualcam_store_commit(t->part, t->store,
-                                                 &t->info, &t->info.stored);
-}
-
-
-static void
-ngx_stream_dualcam_commit_done(ngx_event_t *ev)
-{
-    size_t                      consumed;
-    ngx_uint_t                  n;
-    dualcam_action_t            act;
-    ngx_stream_session_t       *s;
-    ngx_stream_dualcam_ctx_t   *ctx;
-    ngx_stream_dualcam_task_t  *t;
-
-    s = ev->data;
-    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
-    t = ctx->task->ctx;
-
-    ctx->blocked = 0;
-
-    if (ngx_stream_dualcam_committed(s, ctx, &t->info) != NGX_OK) {
-        return;
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
     }
 
     if (ctx->resume_timer.timer_set) {
         ngx_del_timer(&ctx->resume_timer);
     }
 
-    if (ctx->deferred != DUALCAM_RESULT_NONE) {
+    return NGX_AGAIN;
+}
 
-        /* shutdown: the file is stored, let the device hear 00 09 */
 
-        for (n = 0; n < 4; n++) {
-            if (dualcam_server_step(&ctx->server, ctx->pos, 0, &consumed,
-                                    &act)
-                != DUALCAM_ACTION)
-            {
-                break;
-            }
+static void
+ngx_stream_dualcam_committed(ngx_stream_dualcam_commit_t *cm)
+{
+    size_t                     consumed;
+    ngx_str_t                  path;
+    ngx_connection_t          *c;
+    dualcam_action_t           act;
+    ngx_stream_session_t      *s;
+    ngx_stream_dualcam_ctx_t  *ctx;
 
-            if (act.type == DUALCAM_ACT_SEND) {
-                if (act.len <= sizeof(ctx->out)) {
-                    ngx_memcpy(ctx->out, act.data, act.len);
-                    ctx->out_pos = 0;
-                    ctx->out_len = act.len;
-                    (void) ngx_stream_dualcam_flush(s, ctx);
-                }
+    s = cm->data;
+    c = s->connection;
+    ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
 
-                break;
-            }
-        }
+    ctx->committing = 0;
 
-        ngx_stream_dualcam_end(s, ctx->deferred);
+    if (cm->rc != NGX_OK) {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_STORE_ERROR);
         return;
     }
 
-    ngx_stream_dualcam_process(s);
-}
+    ngx_stream_dualcam_file_counts(ctx, cm->file);
 
-#endif
+    if (cm->duplicate) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "already stored as \"%V\", %uL bytes: not stored again",
+                      &cm->first, cm->size);
+
+        ngx_stream_dualcam_zone_file_end(ctx->zs, cm->file, &cm->first,
+                                         DUALCAM_RESULT_DUPLICATE);
+        dualcam_server_committed(&ctx->server, DUALCAM_COMMIT_DUPLICATE);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0, "stored \"%s\", %uL bytes",
+                      cm->artifacts[0].path, cm->size);
+
+        path.data = cm->artifacts[0].path;
+        path.len = ngx_strlen(path.data);
+
+        ngx_stream_dualcam_zone_file_end(ctx->zs, cm->file, &path,
+                                         DUALCAM_RESULT_OK);
+        dualcam_server_committed(&ctx->server, DUALCAM_COMMIT_STORED);
+    }
+
+    ngx_stream_dualcam_store_done(&ctx->part);
+
+    if (ctx->end_pending == DUALCAM_RESULT_NONE) {
+        ngx_stream_dualcam_process(s);
+        return;
+    }
+
+    /* an end came during the commit: the file is stored, say so */
+
+    if (dualcam_server_step(&ctx->server, NULL, 0, &consumed, &act)
+        == DUALCAM_ACTION
+        && act.type == DUALCAM_ACT_SEND
+        && act.len <= sizeof(ctx->out))
+    {
+        ngx_memcpy(ctx->out, act.data, act.len);
+        ctx->out_pos = 0;
+        ctx->out_len = act.len;
+        (void) ngx_stream_dualcam_flush(s, ctx);
+    }
+
+    ngx_stream_dualcam_end(s, ctx->end_pending);
+}
 
 
 static void
@@ -1085,12 +1069,10 @@ ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
 
     ngx_stream_dualcam_file_counts(ctx, file);
 
-    if (ctx->zs) {
-        ngx_stream_dualcam_zone_file_end(ctx->zs, file, NULL,
-                                         ctx->server.result
-                                         ? ctx->server.result
-                                         : DUALCAM_RESULT_CLOSED_BY_DEVICE);
-    }
+    ngx_stream_dualcam_zone_file_end(ctx->zs, file, NULL,
+                                     ctx->server.result
+                                     ? ctx->server.result
+                                     : DUALCAM_RESULT_CLOSED_BY_DEVICE);
 }
 
 
@@ -1098,10 +1080,6 @@ static void
 ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
     dualcam_file_t *file)
 {
-    if (ctx->zs == NULL) {
-        return;
-    }
-
     if (file->crc_errors) {
         ngx_stream_dualcam_zone_count(ctx->zs,
                                       NGX_STREAM_DUALCAM_CNT_CRC_FAILURES,
@@ -1116,11 +1094,17 @@ ngx_stream_dualcam_file_counts(ngx_stream_dualcam_ctx_t *ctx,
 }
 
 
-/* the session ends from outside the core: close, timeout, store error */
+/*
+ * The one exit of a session, as ngx_stream_proxy_finalize() is: the core
+ * ends (the first reason it saw wins), a file in flight is aborted (its
+ * verified part kept for a resume), the zone counts the session, and
+ * $status comes from the result.
+ */
 
 static void
 ngx_stream_dualcam_end(ngx_stream_session_t *s, dualcam_result_e result)
 {
+    ngx_uint_t                 status;
     dualcam_action_t           act;
     ngx_stream_dualcam_ctx_t  *ctx;
 
@@ -1136,61 +1120,14 @@ ngx_stream_dualcam_end(ngx_stream_session_t *s, dualcam_result_e result)
         ngx_stream_dualcam_file_abort(s, ctx, &ctx->server.file);
     }
 
-    ctx->result = result;
-
-    ngx_stream_dualcam_finalize(s, ctx);
-}
-
-
-static void
-ngx_stream_dualcam_finalize(ngx_stream_session_t *s,
-    ngx_stream_dualcam_ctx_t *ctx)
-{
-    ngx_uint_t                     status;
-    ngx_stream_dualcam_counter_e   counter;
-
-    if (ctx->shutdown) {
-        status = NGX_STREAM_SERVICE_UNAVAILABLE;
-
-    } else if ((size_t) ctx->result < sizeof(ngx_stream_dualcam_status)
-                                      / sizeof(ngx_uint_t))
-    {
-        status = ngx_stream_dualcam_status[ctx->result];
-
-    } else {
-        status = NGX_STREAM_OK;
-    }
+    ctx->result = ctx->server.result;
+    status = dualcam_result_status(ctx->result);
 
     ngx_log_debug2(NGX_LOG_DEBUG_STREAM, s->connection->log, 0,
-                   "dualcam finalize: %s, %ui",
+                   "dualcam end: %s, %ui",
                    dualcam_result_name(ctx->result), status);
 
-    if (ctx->zs) {
-        counter = NGX_STREAM_DUALCAM_CNT_LAST;
-
-        switch (ctx->result) {
-        case DUALCAM_RESULT_PROTOCOL_ERROR:
-            counter = NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS;
-            break;
-        case DUALCAM_RESULT_TIMEOUT:
-            counter = NGX_STREAM_DUALCAM_CNT_TIMEOUTS;
-            break;
-        case DUALCAM_RESULT_REFUSED:
-            counter = NGX_STREAM_DUALCAM_CNT_REFUSED;
-            break;
-        case DUALCAM_RESULT_STORE_ERROR:
-            counter = NGX_STREAM_DUALCAM_CNT_STORE_ERRORS;
-            break;
-        default:
-            break;
-        }
-
-        if (counter != NGX_STREAM_DUALCAM_CNT_LAST) {
-            ngx_stream_dualcam_zone_count(ctx->zs, counter, 1);
-        }
-
-        ngx_stream_dualcam_zone_session_end(ctx->zs, ctx->result);
-    }
+    ngx_stream_dualcam_zone_session_end(ctx->zs, ctx->result);
 
     ngx_stream_finalize_session(s, status);
 }
@@ -1213,11 +1150,6 @@ ngx_stream_dualcam_cleanup(void *data)
         ngx_stream_dualcam_store_abort(&ctx->part, dscf->store.resume,
                                        ctx->server.file.received);
     }
-
-    if (ctx->start) {
-        ngx_free(ctx->start);
-        ctx->start = NULL;
-    }
 }
 
 
@@ -1236,7 +1168,8 @@ ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf, size_t len)
         return buf;
     }
 
-    p = ngx_snprintf(buf, len, ", imei: %uL", ctx->server.imei);
+    p = ngx_snprintf(buf, len, ", imei: " NGX_STREAM_DUALCAM_IMEI_FMT,
+                     ctx->server.imei);
 
     if (!ctx->server.file_open) {
         return p;
@@ -1262,46 +1195,6 @@ ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf, size_t len)
 }
 
 
-static ngx_uint_t
-ngx_stream_dualcam_allowed(ngx_array_t *allow, uint64_t imei)
-{
-    uint64_t    *a;
-    ngx_uint_t   lo, hi, mid;
-
-    a = allow->elts;
-    lo = 0;
-    hi = allow->nelts;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-
-        if (a[mid] == imei) {
-            return 1;
-        }
-
-        if (a[mid] < imei) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
-        }
-    }
-
-    return 0;
-}
-
-
-static uint64_t
-ngx_stream_dualcam_now_ms(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (uint64_t) tp->sec * 1000 + tp->msec;
-}
-
-
 static ngx_int_t
 ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     ngx_stream_variable_value_t *v, uintptr_t data)
@@ -1313,23 +1206,16 @@ ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
 
     if (ctx == NULL
-        || (data == NGX_STREAM_DUALCAM_VAR_IMEI && !ctx->hello))
+        || (data == NGX_STREAM_DUALCAM_VAR_IMEI && !ctx->hello)
+        || (data == NGX_STREAM_DUALCAM_VAR_RESULT
+            && ctx->result == DUALCAM_RESULT_NONE))
     {
         v->not_found = 1;
         return NGX_OK;
     }
 
     if (data == NGX_STREAM_DUALCAM_VAR_RESULT) {
-        if (ctx->shutdown) {
-            word = "shutdown";
-
-        } else if (ctx->result != DUALCAM_RESULT_NONE) {
-            word = dualcam_result_name(ctx->result);
-
-        } else {
-            v->not_found = 1;
-            return NGX_OK;
-        }
+        word = dualcam_result_name(ctx->result);
 
         v->len = ngx_strlen(word);
         v->valid = 1;
@@ -1348,15 +1234,17 @@ ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     switch (data) {
 
     case NGX_STREAM_DUALCAM_VAR_IMEI:
-        v->len = ngx_sprintf(p, "%uL", ctx->server.imei) - p;
+        v->len = ngx_sprintf(p, NGX_STREAM_DUALCAM_IMEI_FMT,
+                             ctx->server.imei) - p;
         break;
 
     case NGX_STREAM_DUALCAM_VAR_FILES:
-        v->len = ngx_sprintf(p, "%ui", ctx->files) - p;
+        v->len = ngx_sprintf(p, "%ui", (ngx_uint_t) ctx->server.files_done)
+                 - p;
         break;
 
     default: /* NGX_STREAM_DUALCAM_VAR_BYTES */
-        v->len = ngx_sprintf(p, "%uL", ctx->bytes) - p;
+        v->len = ngx_sprintf(p, "%uL", ctx->server.bytes_done) - p;
         break;
     }
 
@@ -1398,10 +1286,14 @@ ngx_stream_dualcam_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&dmcf->sweep, cf->pool, 2,
-                       sizeof(ngx_stream_dualcam_sweep_t))
+    if (ngx_array_init(&dmcf->committers, cf->pool, 2,
+                       sizeof(ngx_stream_dualcam_committer_t *))
         != NGX_OK)
     {
+        return NULL;
+    }
+
+    if (ngx_stream_dualcam_sweeper_init(cf, &dmcf->sweeper) != NGX_OK) {
         return NULL;
     }
 
@@ -1426,6 +1318,7 @@ ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf)
      *     conf->zone = NULL;
      *     conf->store.temp_path = NULL;
      *     conf->store.store = { 0, NULL };
+     *     conf->committer = NULL;
      */
 
     conf->store.fsync = NGX_CONF_UNSET;
@@ -1454,9 +1347,8 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_stream_dualcam_srv_conf_t *conf = child;
 
     u_char                          *p;
-    ngx_uint_t                       i;
+    void                            *pool;
     ngx_path_init_t                  init;
-    ngx_stream_dualcam_sweep_t      *sw;
     ngx_stream_dualcam_main_conf_t  *dmcf;
 
     if (conf->store.store.data == NULL) {
@@ -1479,7 +1371,9 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
 
 #if (NGX_THREADS)
-    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+    if (conf->thread_pool == NGX_CONF_UNSET_PTR) {
+        conf->thread_pool = prev->thread_pool;
+    }
 #endif
 
     if (conf->buffer_size < DUALCAM_DATA_FRAME_MAX) {
@@ -1520,31 +1414,48 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    /* the sweeper visits every temp path once, with the shortest timeout */
+    /*
+     * Commits run in a thread pool unless told otherwise: nginx's
+     * "default" pool (32 threads), which it creates when it is used
+     */
 
-    dmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_dualcam_module);
+    pool = NULL;
 
-    sw = dmcf->sweep.elts;
+#if (NGX_THREADS)
 
-    for (i = 0; i < dmcf->sweep.nelts; i++) {
-        if (sw[i].path->name.len == conf->store.temp_path->name.len
-            && ngx_strncmp(sw[i].path->name.data,
-                           conf->store.temp_path->name.data,
-                           sw[i].path->name.len)
-               == 0)
-        {
-            sw[i].timeout = ngx_min(sw[i].timeout, conf->resume_timeout);
-            return NGX_CONF_OK;
+    if (conf->thread_pool == NGX_CONF_UNSET_PTR) {
+        conf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (conf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
         }
     }
 
-    sw = ngx_array_push(&dmcf->sweep);
-    if (sw == NULL) {
+    pool = conf->thread_pool;
+
+#endif
+
+    dmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_dualcam_module);
+
+    conf->committer = ngx_stream_dualcam_committer(cf, &dmcf->committers,
+                                                   pool);
+    if (conf->committer == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    sw->path = conf->store.temp_path;
-    sw->timeout = conf->resume_timeout;
+    /* the sweeper visits every temp path once, with the shortest timeout */
+
+#if (NGX_THREADS)
+    if (dmcf->sweeper.pool == NULL) {
+        dmcf->sweeper.pool = pool;
+    }
+#endif
+
+    if (ngx_stream_dualcam_sweeper_add(&dmcf->sweeper, conf->store.temp_path,
+                                       conf->resume_timeout)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1660,171 +1571,12 @@ ngx_stream_dualcam_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 #endif
 
 
-static char *
-ngx_stream_dualcam_allow_imei(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_stream_dualcam_srv_conf_t *dscf = conf;
-
-    u_char           *buf, *p, *last, *tok;
-    off_t             size;
-    ssize_t           n;
-    uint64_t          imei, *ip;
-    ngx_str_t        *value, name;
-    ngx_uint_t        line;
-    ngx_file_t        file;
-    ngx_array_t      *allow;
-    ngx_file_info_t   fi;
-
-    if (dscf->allow != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    name = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%s\" failed", name.data);
-        return NGX_CONF_ERROR;
-    }
-
-    buf = NULL;
-    size = 0;
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%s\" failed", name.data);
-        goto failed;
-    }
-
-    size = ngx_file_size(&fi);
-
-    if (size > 64 * 1024 * 1024) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\" is too large", name.data);
-        goto failed;
-    }
-
-    buf = ngx_pnalloc(cf->temp_pool, (size_t) size + 1);
-    if (buf == NULL) {
-        goto failed;
-    }
-
-    n = ngx_read_file(&file, buf, (size_t) size, 0);
-    if (n != (ssize_t) size) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "cannot read \"%s\"", name.data);
-        goto failed;
-    }
-
-    ngx_close_file(file.fd);
-    file.fd = NGX_INVALID_FILE;
-
-    allow = ngx_array_create(cf->pool, 16, sizeof(uint64_t));
-    if (allow == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* one IMEI a line (or several, space-separated); "#" comments */
-
-    last = buf + size;
-    line = 1;
-
-    for (p = buf; p < last; /* void */) {
-
-        if (*p == '\n') {
-            line++;
-            p++;
-            continue;
-        }
-
-        if (*p == ' ' || *p == '\t' || *p == '\r') {
-            p++;
-            continue;
-        }
-
-        if (*p == '#') {
-            while (p < last && *p != '\n') {
-                p++;
-            }
-
-            continue;
-        }
-
-        tok = p;
-        imei = 0;
-
-        while (p < last && *p >= '0' && *p <= '9' && p - tok < 15) {
-            imei = imei * 10 + (*p++ - '0');
-        }
-
-        if (p == tok
-            || (p < last && *p != ' ' && *p != '\t' && *p != '\r'
-                && *p != '\n' && *p != '#'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid IMEI in \"%s\" line %ui",
-                               name.data, line);
-            return NGX_CONF_ERROR;
-        }
-
-        ip = ngx_array_push(allow);
-        if (ip == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *ip = imei;
-    }
-
-    ngx_qsort(allow->elts, allow->nelts, sizeof(uint64_t),
-              ngx_stream_dualcam_cmp_imei);
-
-    dscf->allow = allow;
-
-    return NGX_CONF_OK;
-
-failed:
-
-    if (file.fd != NGX_INVALID_FILE) {
-        ngx_close_file(file.fd);
-    }
-
-    return NGX_CONF_ERROR;
-}
-
-
-static int ngx_libc_cdecl
-ngx_stream_dualcam_cmp_imei(const void *one, const void *two)
-{
-    const uint64_t  *a = one;
-    const uint64_t  *b = two;
-
-    if (*a == *b) {
-        return 0;
-    }
-
-    return (*a < *b) ? -1 : 1;
-}
-
-
 static ngx_int_t
 ngx_stream_dualcam_init_process(ngx_cycle_t *cycle)
 {
-    time_t                           t;
-    ngx_uint_t                       i;
-    ngx_event_t                     *ev;
-    ngx_stream_dualcam_sweep_t      *sw;
     ngx_stream_dualcam_main_conf_t  *dmcf;
+
+    /* the first worker sweeps */
 
     if ((ngx_process != NGX_PROCESS_WORKER
          && ngx_process != NGX_PROCESS_SINGLE)
@@ -1835,54 +1587,9 @@ ngx_stream_dualcam_init_process(ngx_cycle_t *cycle)
 
     dmcf = ngx_stream_cycle_get_module_main_conf(cycle,
                                                  ngx_stream_dualcam_module);
-    if (dmcf == NULL || dmcf->sweep.nelts == 0) {
+    if (dmcf == NULL) {
         return NGX_OK;
     }
 
-    ev = ngx_pcalloc(cycle->pool, sizeof(ngx_event_t));
-    if (ev == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* twice per shortest timeout, at most once a minute */
-
-    sw = dmcf->sweep.elts;
-    t = 120;
-
-    for (i = 0; i < dmcf->sweep.nelts; i++) {
-        t = ngx_min(t, sw[i].timeout);
-    }
-
-    dmcf->interval = (ngx_msec_t) ngx_max(t, 2) * 500;
-
-    ev->handler = ngx_stream_dualcam_sweep_handler;
-    ev->data = dmcf;
-    ev->log = cycle->log;
-    ev->cancelable = 1;
-
-    ngx_add_timer(ev, dmcf->interval);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_stream_dualcam_sweep_handler(ngx_event_t *ev)
-{
-    ngx_uint_t                       i;
-    ngx_stream_dualcam_sweep_t      *sw;
-    ngx_stream_dualcam_main_conf_t  *dmcf;
-
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;
-    }
-
-    dmcf = ev->data;
-    sw = dmcf->sweep.elts;
-
-    for (i = 0; i < dmcf->sweep.nelts; i++) {
-        ngx_stream_dualcam_store_sweep(sw[i].path, sw[i].timeout, ev->log);
-    }
-
-    ngx_add_timer(ev, dmcf->interval);
+    return ngx_stream_dualcam_sweeper_start(cycle, &dmcf->sweeper);
 }

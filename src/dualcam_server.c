@@ -626,7 +626,8 @@ dualcam_server_init_packet(dualcam_server_t *s, const unsigned char *p,
     if (s->inits > 0 && imei != s->imei) {
         dualcam_server_fail(s, DUALCAM_RESULT_PROTOCOL_ERROR,
                             DUALCAM_LOG_INFO,
-                            "IMEI changed from %llu to %llu within a session",
+                            "IMEI changed from %015llu to %015llu within a "
+                            "session",
                             (unsigned long long) s->imei,
                             (unsigned long long) imei);
         return DUALCAM_NEXT;

@@ -116,22 +116,6 @@ ngx_module_t  ngx_http_dualcam_status_module = {
 };
 
 
-/* names in the JSON and in the Prometheus labels: a stable schema */
-
-static char  *ngx_http_dualcam_status_kinds[] = {
-    "none", "photo", "video", "path"
-};
-
-static char  *ngx_http_dualcam_status_sides[] = {
-    "none", "front", "rear"
-};
-
-static char  *ngx_http_dualcam_status_results[] = {
-    "none", "ok", "closed_by_device", "timeout", "protocol_error",
-    "crc_limit", "refused", "store_error", "device_status"
-};
-
-
 static ngx_int_t
 ngx_http_dualcam_status_handler(ngx_http_request_t *r)
 {
@@ -338,17 +322,17 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
         "\"sessions_ended\":{",
         t->connections, t->sessions_active);
 
-    for (i = 0; i < NGX_STREAM_DUALCAM_RESULTS; i++) {
+    for (i = 0; i < DUALCAM_RESULT_LAST; i++) {
         ngx_http_dualcam_status_printf(o, "%s\"%s\":%uL",
                                        i ? "," : "",
-                                       ngx_http_dualcam_status_results[i],
+                                       dualcam_result_name(i),
                                        t->sessions[i]);
     }
 
     stored = 0;
 
-    for (k = 0; k < NGX_STREAM_DUALCAM_KINDS; k++) {
-        for (sd = 0; sd < NGX_STREAM_DUALCAM_SIDES; sd++) {
+    for (k = 0; k < DUALCAM_KIND_LAST; k++) {
+        for (sd = 0; sd < DUALCAM_SIDE_LAST; sd++) {
             stored += t->files[k][sd];
         }
     }
@@ -356,19 +340,20 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
     ngx_http_dualcam_status_printf(o,
         "},\"files_stored\":%uL,\"files_stored_by_kind\":{", stored);
 
-    for (k = 1; k < NGX_STREAM_DUALCAM_KINDS; k++) {
+    for (k = 1; k < DUALCAM_KIND_LAST; k++) {
         ngx_http_dualcam_status_printf(o,
             "%s\"%s\":{\"front\":%uL,\"rear\":%uL,\"none\":%uL}",
-            k > 1 ? "," : "", ngx_http_dualcam_status_kinds[k],
+            k > 1 ? "," : "", dualcam_kind_name(k),
             t->files[k][DUALCAM_SIDE_FRONT], t->files[k][DUALCAM_SIDE_REAR],
             t->files[k][DUALCAM_SIDE_NONE]);
     }
 
     ngx_http_dualcam_status_printf(o,
-        "},\"files_failed\":%uL,\"file_bytes_stored\":%uL,"
+        "},\"files_failed\":%uL,\"files_duplicate\":%uL,"
+        "\"file_bytes_stored\":%uL,"
         "\"crc_failures\":%uL,\"resumes\":%uL,"
         "\"resumes_across_connections\":%uL,\"device_status\":{",
-        t->files_failed, t->bytes,
+        t->files_failed, t->files_duplicate, t->bytes,
         t->counters[NGX_STREAM_DUALCAM_CNT_CRC_FAILURES],
         t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES],
         t->counters[NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS]);
@@ -388,14 +373,16 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
                                        t->status_other);
     }
 
+    /* four results by name too, as the schema had them from the start */
+
     ngx_http_dualcam_status_printf(o,
         "},\"protocol_errors\":%uL,\"timeouts\":%uL,\"refused\":%uL,"
         "\"store_errors\":%uL,\"evicted\":%uL,\"dropped\":%uL},"
         "\"sessions\":[",
-        t->counters[NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS],
-        t->counters[NGX_STREAM_DUALCAM_CNT_TIMEOUTS],
-        t->counters[NGX_STREAM_DUALCAM_CNT_REFUSED],
-        t->counters[NGX_STREAM_DUALCAM_CNT_STORE_ERRORS],
+        t->sessions[DUALCAM_RESULT_PROTOCOL_ERROR],
+        t->sessions[DUALCAM_RESULT_TIMEOUT],
+        t->sessions[DUALCAM_RESULT_REFUSED],
+        t->sessions[DUALCAM_RESULT_STORE_ERROR],
         t->evicted, t->dropped);
 
     for (i = 0; i < snap->nsessions; i++) {
@@ -474,10 +461,7 @@ ngx_http_dualcam_status_json_session(ngx_http_dualcam_status_out_t *o,
         "\"received\":%uL,\"resume_from\":%uL,\"packets\":%uD,"
         "\"crc_errors\":%uD,\"progress\":%uL.%04uL,\"rate\":%uL,"
         "\"started\":",
-        ngx_http_dualcam_status_kinds[(ngx_uint_t) s->kind
-                                      % NGX_STREAM_DUALCAM_KINDS],
-        ngx_http_dualcam_status_sides[(ngx_uint_t) s->side
-                                      % NGX_STREAM_DUALCAM_SIDES],
+        dualcam_kind_name(s->kind), dualcam_side_name(s->side),
         s->total, s->size, s->received, s->resume_from, s->packets,
         s->crc_errors, progress / 10000, progress % 10000, s->rate);
     ngx_http_dualcam_status_time(o, s->file_start_ms);
@@ -503,10 +487,7 @@ ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
 
     ngx_http_dualcam_status_printf(o, ",\"kind\":\"%s\",\"side\":\"%s\","
         "\"path\":",
-        ngx_http_dualcam_status_kinds[(ngx_uint_t) r->kind
-                                      % NGX_STREAM_DUALCAM_KINDS],
-        ngx_http_dualcam_status_sides[(ngx_uint_t) r->side
-                                      % NGX_STREAM_DUALCAM_SIDES]);
+        dualcam_kind_name(r->kind), dualcam_side_name(r->side));
 
     if (r->path.len) {
         ngx_http_dualcam_status_string(o, r->path.data, r->path.len);
@@ -521,8 +502,7 @@ ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
         ",\"size\":%uL,\"result\":\"%s\",\"duration\":%uL.%03uL,"
         "\"started\":",
         r->size,
-        ngx_http_dualcam_status_results[(ngx_uint_t) r->result
-                                        % NGX_STREAM_DUALCAM_RESULTS],
+        dualcam_result_name(r->result),
         ms / 1000, ms % 1000);
     ngx_http_dualcam_status_time(o, r->start_ms);
 
@@ -560,21 +540,21 @@ ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
     ngx_http_dualcam_status_metric(o, "dualcam_sessions_ended_total",
         "counter", "Device sessions ended, by result.");
 
-    for (i = 0; i < NGX_STREAM_DUALCAM_RESULTS; i++) {
+    for (i = 0; i < DUALCAM_RESULT_LAST; i++) {
         ngx_http_dualcam_status_printf(o,
             "dualcam_sessions_ended_total{result=\"%s\"} %uL\n",
-            ngx_http_dualcam_status_results[i], t->sessions[i]);
+            dualcam_result_name(i), t->sessions[i]);
     }
 
     ngx_http_dualcam_status_metric(o, "dualcam_files_stored_total",
         "counter", "Files stored complete and verified, by kind and side.");
 
-    for (k = 1; k < NGX_STREAM_DUALCAM_KINDS; k++) {
-        for (sd = 0; sd < NGX_STREAM_DUALCAM_SIDES; sd++) {
+    for (k = 1; k < DUALCAM_KIND_LAST; k++) {
+        for (sd = 0; sd < DUALCAM_SIDE_LAST; sd++) {
             ngx_http_dualcam_status_printf(o,
                 "dualcam_files_stored_total{kind=\"%s\",side=\"%s\"} %uL\n",
-                ngx_http_dualcam_status_kinds[k],
-                ngx_http_dualcam_status_sides[sd], t->files[k][sd]);
+                dualcam_kind_name(k), dualcam_side_name(sd),
+                t->files[k][sd]);
         }
     }
 
@@ -582,6 +562,12 @@ ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
         "counter", "Files started and not stored.");
     ngx_http_dualcam_status_printf(o, "dualcam_files_failed_total %uL\n",
                                    t->files_failed);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_files_duplicate_total",
+        "counter", "Files that arrived again identical to one stored before: "
+        "acknowledged, not stored again.");
+    ngx_http_dualcam_status_printf(o, "dualcam_files_duplicate_total %uL\n",
+                                   t->files_duplicate);
 
     ngx_http_dualcam_status_metric(o, "dualcam_file_bytes_stored_total",
         "counter", "Bytes of the files stored.");
@@ -625,22 +611,22 @@ ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
     ngx_http_dualcam_status_metric(o, "dualcam_protocol_errors_total",
         "counter", "Sessions ended by a protocol error.");
     ngx_http_dualcam_status_printf(o, "dualcam_protocol_errors_total %uL\n",
-        t->counters[NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS]);
+        t->sessions[DUALCAM_RESULT_PROTOCOL_ERROR]);
 
     ngx_http_dualcam_status_metric(o, "dualcam_timeouts_total", "counter",
         "Sessions ended by a timeout.");
     ngx_http_dualcam_status_printf(o, "dualcam_timeouts_total %uL\n",
-        t->counters[NGX_STREAM_DUALCAM_CNT_TIMEOUTS]);
+        t->sessions[DUALCAM_RESULT_TIMEOUT]);
 
     ngx_http_dualcam_status_metric(o, "dualcam_refused_total", "counter",
         "Devices refused by IMEI.");
     ngx_http_dualcam_status_printf(o, "dualcam_refused_total %uL\n",
-        t->counters[NGX_STREAM_DUALCAM_CNT_REFUSED]);
+        t->sessions[DUALCAM_RESULT_REFUSED]);
 
     ngx_http_dualcam_status_metric(o, "dualcam_store_errors_total",
         "counter", "Errors writing or committing files to the store.");
     ngx_http_dualcam_status_printf(o, "dualcam_store_errors_total %uL\n",
-        t->counters[NGX_STREAM_DUALCAM_CNT_STORE_ERRORS]);
+        t->sessions[DUALCAM_RESULT_STORE_ERROR]);
 
     ngx_http_dualcam_status_metric(o, "dualcam_zone_evicted_total",
         "counter", "Finished uploads evicted early from a full zone.");

@@ -14,12 +14,10 @@
 #include <ngx_core.h>
 #include <ngx_stream.h>
 
-#if (NGX_THREADS)
-#include <ngx_thread_pool.h>
-#endif
-
 #include "dualcam.h"
 #include "ngx_stream_dualcam_store.h"
+#include "ngx_stream_dualcam_commit.h"
+#include "ngx_stream_dualcam_sweep.h"
 #include "ngx_stream_dualcam_zone.h"
 
 
@@ -47,21 +45,15 @@ typedef struct {
     ngx_array_t                      *allow;    /* sorted uint64_t IMEIs */
 
 #if (NGX_THREADS)
-    ngx_thread_pool_t                *thread_pool;
+    ngx_thread_pool_t                *thread_pool;  /* NULL: off */
 #endif
+    ngx_stream_dualcam_committer_t   *committer;
 } ngx_stream_dualcam_srv_conf_t;
 
 
 typedef struct {
-    ngx_path_t                       *path;
-    time_t                            timeout;
-} ngx_stream_dualcam_sweep_t;
-
-
-typedef struct {
-    ngx_array_t                       sweep;    /* of
-                                                   ngx_stream_dualcam_sweep_t */
-    ngx_msec_t                        interval;
+    ngx_array_t                       committers;   /* one per pool */
+    ngx_stream_dualcam_sweeper_t      sweeper;
 } ngx_stream_dualcam_main_conf_t;
 
 
@@ -70,13 +62,13 @@ typedef struct {
     ngx_stream_session_t             *session;
     ngx_stream_dualcam_zone_sess_t   *zs;
 
-    /* input: [start, end) allocated while needed, [pos, last) unread */
-    u_char                           *start;
-    u_char                           *pos;
-    u_char                           *last;
-    u_char                           *end;
+    /* the input: in->start is NULL while the device is idle */
+    ngx_buf_t                        *in;
+    ngx_msec_t                        last_input;   /* its last byte */
+    ngx_msec_t                        last_repeat;  /* RESUME repeated */
 
     ngx_stream_dualcam_part_t         part;
+    ngx_stream_dualcam_commit_t      *commit;
     uint64_t                          file_started_ms;
     ngx_str_t                         meta_json;    /* protocol >= 6 */
 
@@ -86,32 +78,24 @@ typedef struct {
     size_t                            out_len;
     u_char                            out[NGX_STREAM_DUALCAM_OUT_SIZE];
 
-    ngx_uint_t                        files;    /* stored */
-    uint64_t                          bytes;
     ngx_uint_t                        device_statuses;  /* counted */
 
-    dualcam_result_e                  result;
-    dualcam_result_e                  deferred;     /* an end that came
-                                                       while blocked */
-#if (NGX_THREADS)
-    ngx_thread_task_t                *task;         /* the commit */
-#endif
+    dualcam_result_e                  result;       /* how it ended */
+    dualcam_result_e                  end_pending;  /* an end that came
+                                                       during a commit */
 
     unsigned                          hello:1;
-    unsigned                          closing:1;
-    unsigned                          shutdown:1;
-    unsigned                          done:1;
-    unsigned                          blocked:1;    /* commit in a thread */
-    unsigned                          grow:1;       /* the last read filled
+    unsigned                          done:1;       /* CLOSE queued */
+    unsigned                          committing:1;
+    unsigned                          fast:1;       /* the last read filled
                                                        the buffer */
 } ngx_stream_dualcam_ctx_t;
 
 
-typedef struct {
-    ngx_stream_dualcam_commit_t       info;
-    ngx_stream_dualcam_part_t        *part;
-    ngx_stream_dualcam_store_conf_t  *store;
-} ngx_stream_dualcam_task_t;
+/* the allow list, src/ngx_stream_dualcam_allow.c */
+char *ngx_stream_dualcam_allow_imei(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_uint_t ngx_stream_dualcam_allowed(ngx_array_t *allow, uint64_t imei);
 
 
 extern ngx_module_t  ngx_stream_dualcam_module;

@@ -6,8 +6,8 @@
  * (resumable: named from the IMEI and the file's identity, with a small
  * ".state" record beside it; otherwise a private name), written only
  * with verified bytes so that its size is always the verified prefix.
- * Commit makes it durable and links it into <store>/<IMEI>/ under a name
- * nobody else has, then writes the ".json" sidecar next to it.
+ * ngx_stream_dualcam_commit.c makes it durable and links it into
+ * <store>/<IMEI>/.
  */
 
 
@@ -39,33 +39,25 @@ typedef struct {
     u_char                   *buf;          /* write buffer, while busy */
     size_t                    buf_len;
     off_t                     buf_offset;   /* file offset of buf[0] */
+    ngx_err_t                 err;          /* of the failed write */
+
+    /* what the partial is a prefix of, and where its resumable name is
+       (a private partial has one too: the "stored" record is there) */
+    u_char                   *id;
+    size_t                    id_len;
+    u_char                   *key;          /* NUL-terminated, room for
+                                               ".stored" */
+    size_t                    key_len;
+
     unsigned                  open:1;
     unsigned                  resumable:1;  /* named by identity, kept */
     unsigned                  failed:1;     /* a write failed */
 } ngx_stream_dualcam_part_t;
 
 
-/* what goes into the sidecar besides the file itself */
-
-typedef struct {
-    uint64_t                  imei;
-    ngx_uint_t                protocol;
-    ngx_str_t                *peer;
-    dualcam_file_t           *file;
-    uint64_t                  started_ms;
-    uint64_t                  finished_ms;
-    uint64_t                  size;
-    ngx_str_t                 meta_json;    /* protocol >= 6, a copy */
-
-    /* set by ngx_stream_dualcam_store_prepare() */
-    u_char                   *target;
-    u_char                   *tmp;
-    u_char                   *json;
-    size_t                    json_size;
-
-    ngx_str_t                 stored;       /* the result of the commit */
-    ngx_int_t                 rc;
-} ngx_stream_dualcam_commit_t;
+/* IMEIs are printed one way everywhere: 15 digits, zero-padded */
+#define NGX_STREAM_DUALCAM_IMEI_FMT  "%015uL"
+#define NGX_STREAM_DUALCAM_IMEI_LEN  15
 
 
 /*
@@ -83,7 +75,7 @@ ngx_int_t ngx_stream_dualcam_store_open(ngx_stream_dualcam_part_t *part,
 ngx_int_t ngx_stream_dualcam_store_keep(ngx_stream_dualcam_part_t *part,
     uint64_t bytes);
 
-/* verified bytes at offset, buffered */
+/* verified bytes at offset, buffered; NGX_ERROR logged at crit */
 ngx_int_t ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
     const u_char *data, size_t len, uint64_t offset);
 
@@ -94,21 +86,15 @@ ngx_int_t ngx_stream_dualcam_store_write(ngx_stream_dualcam_part_t *part,
  */
 ngx_int_t ngx_stream_dualcam_store_idle(ngx_stream_dualcam_part_t *part);
 
-/* allocates what the commit needs, so that it can run in a thread */
-ngx_int_t ngx_stream_dualcam_store_prepare(ngx_stream_dualcam_part_t *part,
-    ngx_stream_dualcam_store_conf_t *conf, ngx_pool_t *pool,
-    ngx_stream_dualcam_commit_t *info);
-
 /*
- * Flush, fsync, link into <store>/<IMEI>/ under a new name, write the
- * sidecar, fsync the directory, remove the partial.  *stored is the final
- * path (in info->target).  On NGX_ERROR (logged at crit with path and
- * errno) nothing is left in the store and the partial is kept as it was.
- * Only system calls: safe in a thread pool while the session waits.
+ * Writes out the buffer; no logging (a commit stage calls it from a
+ * thread): NGX_ERROR with part->err set.
  */
-ngx_int_t ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
-    ngx_stream_dualcam_store_conf_t *conf, ngx_stream_dualcam_commit_t *info,
-    ngx_str_t *stored);
+ngx_int_t ngx_stream_dualcam_store_flush(ngx_stream_dualcam_part_t *part);
+
+/* pwrite() of all len bytes: 0, or the errno */
+ngx_err_t ngx_stream_dualcam_pwrite(ngx_fd_t fd, const u_char *p, size_t len,
+    off_t offset);
 
 /*
  * The file will not complete in this connection: with keep (and a
@@ -118,10 +104,14 @@ ngx_int_t ngx_stream_dualcam_store_commit(ngx_stream_dualcam_part_t *part,
 void ngx_stream_dualcam_store_abort(ngx_stream_dualcam_part_t *part,
     ngx_uint_t keep, uint64_t verified);
 
-/* removes partials and state records older than timeout, skipping any
-   partial a connection holds */
-void ngx_stream_dualcam_store_sweep(ngx_path_t *path, time_t timeout,
-    ngx_log_t *log);
+/*
+ * The file is in the store: the partial and its state record are
+ * removed and it is closed.  System calls only (a commit stage).
+ */
+void ngx_stream_dualcam_store_forget(ngx_stream_dualcam_part_t *part);
+
+/* then, in the event loop: the buffer is freed */
+void ngx_stream_dualcam_store_done(ngx_stream_dualcam_part_t *part);
 
 
 #endif /* _NGX_STREAM_DUALCAM_STORE_H_INCLUDED_ */

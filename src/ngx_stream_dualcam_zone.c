@@ -21,7 +21,7 @@
 #include "ngx_stream_dualcam_zone.h"
 
 
-#define NGX_STREAM_DUALCAM_ZONE_MAGIC       0x64637a31  /* "dcz1" */
+#define NGX_STREAM_DUALCAM_ZONE_MAGIC       0x64637a32  /* "dcz2" */
 #define NGX_STREAM_DUALCAM_RECENT_DEFAULT   64
 #define NGX_STREAM_DUALCAM_RECENT_MAX       100000
 #define NGX_STREAM_DUALCAM_RATE_WINDOW      1000        /* ms */
@@ -78,10 +78,8 @@ struct ngx_stream_dualcam_zone_sess_s {
     uint64_t                             imei;
     ngx_uint_t                           protocol;
 
-    /* the file in flight, kept here for the pool cleanup */
-    dualcam_kind_e                       kind;
-    dualcam_side_e                       side;
-    uint64_t                             received;
+    /* the file in flight: the core's, in the same session pool */
+    dualcam_file_t                      *file;
     uint64_t                             file_start_ms;
 
     ngx_msec_t                           rate_msec;
@@ -94,8 +92,6 @@ struct ngx_stream_dualcam_zone_sess_s {
 
     size_t                               addr_len;
     u_char                               addr[NGX_STREAM_DUALCAM_ADDR_LEN];
-    size_t                               name_len;
-    u_char                               name[DUALCAM_PATH_MAX + 1];
 };
 
 
@@ -116,8 +112,8 @@ static void ngx_stream_dualcam_zone_file_end_locked(
     dualcam_result_e result, uint64_t now);
 static void ngx_stream_dualcam_zone_reap_locked(
     ngx_stream_dualcam_zone_ctx_t *ctx);
+static size_t ngx_stream_dualcam_zone_name_len(dualcam_file_t *file);
 static void ngx_stream_dualcam_zone_cleanup(void *data);
-static uint64_t ngx_stream_dualcam_zone_now(void);
 
 
 extern ngx_module_t  ngx_stream_dualcam_module;
@@ -277,7 +273,7 @@ ngx_stream_dualcam_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     sh->magic = NGX_STREAM_DUALCAM_ZONE_MAGIC;
     sh->sh_size = sizeof(ngx_stream_dualcam_zone_sh_t);
-    sh->start_ms = ngx_stream_dualcam_zone_now();
+    sh->start_ms = ngx_stream_dualcam_now_ms();
     ngx_queue_init(&sh->sessions);
     ngx_queue_init(&sh->recent);
 
@@ -389,7 +385,7 @@ ngx_stream_dualcam_zone_session_start(ngx_shm_zone_t *zone,
 
     zs->ctx = ctx;
 
-    now = ngx_stream_dualcam_zone_now();
+    now = ngx_stream_dualcam_now_ms();
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -426,7 +422,7 @@ ngx_stream_dualcam_zone_hello(ngx_stream_dualcam_zone_sess_t *zs,
     zs->protocol = protocol;
     zs->has_imei = 1;
 
-    now = ngx_stream_dualcam_zone_now();
+    now = ngx_stream_dualcam_now_ms();
 
     ngx_shmtx_lock(&zs->ctx->shpool->mutex);
 
@@ -448,113 +444,82 @@ ngx_stream_dualcam_zone_hello(ngx_stream_dualcam_zone_sess_t *zs,
 
 
 void
-ngx_stream_dualcam_zone_file_begin(ngx_stream_dualcam_zone_sess_t *zs,
-    dualcam_file_t *file)
-{
-    uint64_t                            now;
-    ngx_stream_dualcam_zone_session_t  *d;
-
-    if (zs == NULL || zs->ended || file == NULL) {
-        return;
-    }
-
-    now = ngx_stream_dualcam_zone_now();
-
-    zs->kind = file->kind;
-    zs->side = file->side;
-    zs->received = file->received;
-    zs->file_start_ms = now;
-    zs->file_active = 1;
-
-    zs->name_len = ngx_strnlen((u_char *) file->name, DUALCAM_PATH_MAX);
-    ngx_memcpy(zs->name, file->name, zs->name_len);
-
-    zs->rate_msec = ngx_current_msec;
-    zs->rate_bytes = file->received;
-    zs->rate = 0;
-
-    ngx_shmtx_lock(&zs->ctx->shpool->mutex);
-
-    if (zs->node == NULL) {
-        ngx_stream_dualcam_zone_node_locked(zs, now);
-    }
-
-    if (zs->node != NULL) {
-        d = &zs->node->data;
-        d->has_file = 1;
-        d->kind = file->kind;
-        d->side = file->side;
-        d->total = file->total;
-        d->size = file->max_size;
-        d->received = file->received;
-        d->resume_from = file->resume_from;
-        d->packets = file->packets;
-        d->crc_errors = file->crc_errors;
-        d->rate = 0;
-        d->file_start_ms = now;
-        d->activity_ms = now;
-        d->name_len = zs->name_len;
-        ngx_memcpy(d->name, zs->name, zs->name_len);
-    }
-
-    ngx_shmtx_unlock(&zs->ctx->shpool->mutex);
-}
-
-
-void
-ngx_stream_dualcam_zone_progress(ngx_stream_dualcam_zone_sess_t *zs,
-    dualcam_file_t *file)
+ngx_stream_dualcam_zone_file(ngx_stream_dualcam_zone_sess_t *zs,
+    dualcam_file_t *file, uint64_t started_ms)
 {
     uint64_t                            now;
     ngx_msec_int_t                      ms;
     ngx_stream_dualcam_zone_session_t  *d;
 
-    if (zs == NULL || zs->ended || file == NULL) {
+    if (zs == NULL || zs->ended) {
         return;
     }
 
-    if (!zs->file_active) {
-        ngx_stream_dualcam_zone_file_begin(zs, file);
-    }
+    now = ngx_stream_dualcam_now_ms();
 
-    zs->received = file->received;
-
-    if (zs->rate_bytes < file->resume_from) {
-        /* the bytes kept from an earlier connection are not a rate */
-        zs->rate_bytes = file->resume_from;
-    }
-
-    /* bytes per second over the last window of about a second */
-
-    ms = (ngx_msec_int_t) (ngx_current_msec - zs->rate_msec);
-
-    if (ms >= NGX_STREAM_DUALCAM_RATE_WINDOW
-        || (zs->rate == 0 && ms >= NGX_STREAM_DUALCAM_RATE_WINDOW / 4))
+    if (!zs->file_active || zs->file != file
+        || zs->file_start_ms != started_ms)
     {
-        if (file->received >= zs->rate_bytes) {
-            zs->rate = (file->received - zs->rate_bytes) * 1000
-                       / (uint64_t) ms;
-        }
+        zs->file = file;
+        zs->file_start_ms = started_ms;
+        zs->file_active = 1;
 
         zs->rate_msec = ngx_current_msec;
         zs->rate_bytes = file->received;
-    }
+        zs->rate = 0;
 
-    if (zs->node == NULL) {
-        return;
-    }
+    } else {
 
-    now = ngx_stream_dualcam_zone_now();
+        if (zs->rate_bytes < file->resume_from) {
+            /* the bytes kept from an earlier connection are not a rate */
+            zs->rate_bytes = file->resume_from;
+        }
+
+        /* bytes per second over the last window of about a second */
+
+        ms = (ngx_msec_int_t) (ngx_current_msec - zs->rate_msec);
+
+        if (ms >= NGX_STREAM_DUALCAM_RATE_WINDOW
+            || (zs->rate == 0 && ms >= NGX_STREAM_DUALCAM_RATE_WINDOW / 4))
+        {
+            if (file->received >= zs->rate_bytes) {
+                zs->rate = (file->received - zs->rate_bytes) * 1000
+                           / (uint64_t) ms;
+            }
+
+            zs->rate_msec = ngx_current_msec;
+            zs->rate_bytes = file->received;
+        }
+    }
 
     ngx_shmtx_lock(&zs->ctx->shpool->mutex);
 
-    d = &zs->node->data;
-    d->received = file->received;
-    d->resume_from = file->resume_from;
-    d->packets = file->packets;
-    d->crc_errors = file->crc_errors;
-    d->rate = zs->rate;
-    d->activity_ms = now;
+    if (zs->node == NULL) {
+        /* another chance for a session that found no room */
+        ngx_stream_dualcam_zone_node_locked(zs, now);
+    }
+
+    if (zs->node != NULL) {
+        d = &zs->node->data;
+
+        if (!d->has_file || d->file_start_ms != started_ms) {
+            d->has_file = 1;
+            d->kind = file->kind;
+            d->side = file->side;
+            d->total = file->total;
+            d->size = file->max_size;
+            d->file_start_ms = started_ms;
+            d->name_len = ngx_stream_dualcam_zone_name_len(file);
+            ngx_memcpy(d->name, file->name, d->name_len);
+        }
+
+        d->received = file->received;
+        d->resume_from = file->resume_from;
+        d->packets = file->packets;
+        d->crc_errors = file->crc_errors;
+        d->rate = zs->rate;
+        d->activity_ms = now;
+    }
 
     ngx_shmtx_unlock(&zs->ctx->shpool->mutex);
 }
@@ -566,26 +531,16 @@ ngx_stream_dualcam_zone_file_end(ngx_stream_dualcam_zone_sess_t *zs,
 {
     uint64_t  now;
 
-    if (zs == NULL || zs->ended) {
+    if (zs == NULL || zs->ended || file == NULL) {
         return;
     }
 
-    if (file != NULL) {
+    now = ngx_stream_dualcam_now_ms();
 
-        if (!zs->file_active) {
-            /* no file_begin seen: take what the file says */
-            zs->kind = file->kind;
-            zs->side = file->side;
-            zs->name_len = ngx_strnlen((u_char *) file->name,
-                                       DUALCAM_PATH_MAX);
-            ngx_memcpy(zs->name, file->name, zs->name_len);
-            zs->file_start_ms = ngx_stream_dualcam_zone_now();
-        }
-
-        zs->received = file->received;
+    if (!zs->file_active || zs->file != file) {
+        zs->file = file;
+        zs->file_start_ms = now;
     }
-
-    now = ngx_stream_dualcam_zone_now();
 
     ngx_shmtx_lock(&zs->ctx->shpool->mutex);
     ngx_stream_dualcam_zone_file_end_locked(zs, path, result, now);
@@ -649,7 +604,7 @@ ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
 
     zs->ended = 1;
 
-    now = ngx_stream_dualcam_zone_now();
+    now = ngx_stream_dualcam_now_ms();
 
     shpool = zs->ctx->shpool;
     sh = zs->ctx->sh;
@@ -668,7 +623,7 @@ ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
         t->sessions_active--;
     }
 
-    if ((ngx_uint_t) result < NGX_STREAM_DUALCAM_RESULTS) {
+    if ((ngx_uint_t) result < DUALCAM_RESULT_LAST) {
         t->sessions[result]++;
     }
 
@@ -899,7 +854,8 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
     ngx_str_t *path, dualcam_result_e result, uint64_t now)
 {
     u_char                           *p;
-    size_t                            plen, nstr;
+    size_t                            nlen, plen, nstr;
+    dualcam_file_t                   *file;
     ngx_stream_dualcam_zone_sh_t     *sh;
     ngx_stream_dualcam_zone_ctx_t    *ctx;
     ngx_stream_dualcam_zone_rnode_t  *rn;
@@ -917,8 +873,10 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
         ngx_stream_dualcam_zone_evict_locked(ctx);
     }
 
+    file = zs->file;
+    nlen = ngx_stream_dualcam_zone_name_len(file);
     plen = (path != NULL) ? path->len : 0;
-    nstr = zs->name_len + plen + zs->addr_len;
+    nstr = nlen + plen + zs->addr_len;
 
     rn = ngx_stream_dualcam_zone_alloc_locked(ctx,
                   offsetof(ngx_stream_dualcam_zone_rnode_t, data) + nstr);
@@ -928,17 +886,17 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
     }
 
     rn->imei = zs->has_imei ? zs->imei : 0;
-    rn->kind = zs->kind;
-    rn->side = zs->side;
+    rn->kind = file->kind;
+    rn->side = file->side;
     rn->result = result;
-    rn->size = zs->received;
+    rn->size = file->received;
     rn->start_ms = zs->file_start_ms;
     rn->end_ms = now;
-    rn->name_len = zs->name_len;
+    rn->name_len = nlen;
     rn->path_len = plen;
     rn->addr_len = zs->addr_len;
 
-    p = ngx_cpymem(rn->data, zs->name, zs->name_len);
+    p = ngx_cpymem(rn->data, file->name, nlen);
 
     if (plen) {
         p = ngx_cpymem(p, path->data, plen);
@@ -956,20 +914,20 @@ static void
 ngx_stream_dualcam_zone_file_end_locked(ngx_stream_dualcam_zone_sess_t *zs,
     ngx_str_t *path, dualcam_result_e result, uint64_t now)
 {
-    ngx_uint_t                          kind, side;
+    dualcam_file_t                     *file;
     ngx_stream_dualcam_zone_totals_t   *t;
     ngx_stream_dualcam_zone_session_t  *d;
 
     t = &zs->ctx->sh->totals;
+    file = zs->file;
 
     if (result == DUALCAM_RESULT_OK) {
-        kind = (ngx_uint_t) zs->kind < NGX_STREAM_DUALCAM_KINDS
-               ? (ngx_uint_t) zs->kind : 0;
-        side = (ngx_uint_t) zs->side < NGX_STREAM_DUALCAM_SIDES
-               ? (ngx_uint_t) zs->side : 0;
+        t->files[(ngx_uint_t) file->kind % DUALCAM_KIND_LAST]
+                [(ngx_uint_t) file->side % DUALCAM_SIDE_LAST]++;
+        t->bytes += file->received;
 
-        t->files[kind][side]++;
-        t->bytes += zs->received;
+    } else if (result == DUALCAM_RESULT_DUPLICATE) {
+        t->files_duplicate++;
 
     } else {
         t->files_failed++;
@@ -980,11 +938,11 @@ ngx_stream_dualcam_zone_file_end_locked(ngx_stream_dualcam_zone_sess_t *zs,
 
         if (result == DUALCAM_RESULT_OK) {
             d->files_done++;
-            d->bytes_done += zs->received;
+            d->bytes_done += file->received;
         }
 
         d->has_file = 0;
-        d->received = zs->received;
+        d->received = file->received;
         d->rate = 0;
         d->activity_ms = now;
     }
@@ -1069,8 +1027,17 @@ ngx_stream_dualcam_zone_cleanup(void *data)
 }
 
 
-static uint64_t
-ngx_stream_dualcam_zone_now(void)
+/* the device's name of its file, as far as it fits an entry */
+
+static size_t
+ngx_stream_dualcam_zone_name_len(dualcam_file_t *file)
+{
+    return ngx_strnlen((u_char *) file->name, DUALCAM_PATH_MAX);
+}
+
+
+uint64_t
+ngx_stream_dualcam_now_ms(void)
 {
     ngx_time_t  *tp;
 

@@ -23,15 +23,14 @@
 typedef struct ngx_stream_dualcam_zone_sess_s  ngx_stream_dualcam_zone_sess_t;
 
 
-/* totals that are counted by name rather than derived from a session */
+/*
+ * Totals counted by name; what a session's result says (protocol
+ * errors, timeouts, ...) is sessions[result], not counted again.
+ */
 typedef enum {
     NGX_STREAM_DUALCAM_CNT_CRC_FAILURES = 0,
     NGX_STREAM_DUALCAM_CNT_RESUMES,         /* within a session */
     NGX_STREAM_DUALCAM_CNT_RESUMES_ACROSS,  /* from a kept partial */
-    NGX_STREAM_DUALCAM_CNT_PROTOCOL_ERRORS,
-    NGX_STREAM_DUALCAM_CNT_TIMEOUTS,
-    NGX_STREAM_DUALCAM_CNT_REFUSED,
-    NGX_STREAM_DUALCAM_CNT_STORE_ERRORS,
     NGX_STREAM_DUALCAM_CNT_LAST
 } ngx_stream_dualcam_counter_e;
 
@@ -54,12 +53,17 @@ ngx_stream_dualcam_zone_sess_t *ngx_stream_dualcam_zone_session_start(
 
 void ngx_stream_dualcam_zone_hello(ngx_stream_dualcam_zone_sess_t *zs,
     uint64_t imei, ngx_uint_t protocol);
-void ngx_stream_dualcam_zone_file_begin(ngx_stream_dualcam_zone_sess_t *zs,
-    dualcam_file_t *file);
-void ngx_stream_dualcam_zone_progress(ngx_stream_dualcam_zone_sess_t *zs,
-    dualcam_file_t *file);
+/*
+ * The file in flight (the core's own, read again at every call): at
+ * FILE_OPEN, and after each run of packets.
+ */
+void ngx_stream_dualcam_zone_file(ngx_stream_dualcam_zone_sess_t *zs,
+    dualcam_file_t *file, uint64_t started_ms);
 
-/* a file was stored (path is the final path in the store) or failed */
+/*
+ * A file was stored (result ok, path the file in the store), was stored
+ * before (duplicate, path the first copy), or failed (path NULL).
+ */
 void ngx_stream_dualcam_zone_file_end(ngx_stream_dualcam_zone_sess_t *zs,
     dualcam_file_t *file, ngx_str_t *path, dualcam_result_e result);
 
@@ -72,15 +76,15 @@ void ngx_stream_dualcam_zone_device_status(
 void ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
     dualcam_result_e result);
 
+/* the wall clock in ms, as the zone, the sidecars and the logs print it */
+uint64_t ngx_stream_dualcam_now_ms(void);
+
 
 /*
  * What the status module reads: a copy of the zone taken under its lock
  * (ngx_stream_dualcam_zone_snapshot()), so formatting needs no lock.
  */
 
-#define NGX_STREAM_DUALCAM_KINDS         4     /* dualcam_kind_e */
-#define NGX_STREAM_DUALCAM_SIDES         3     /* dualcam_side_e */
-#define NGX_STREAM_DUALCAM_RESULTS       9     /* dualcam_result_e */
 #define NGX_STREAM_DUALCAM_STATUS_CODES  32    /* STATUS 0..31, then other */
 /* "[ipv6]:port"; a longer (unix) peer text is cut to this */
 #define NGX_STREAM_DUALCAM_ADDR_LEN                                        \
@@ -90,10 +94,10 @@ void ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
 typedef struct {
     uint64_t                  connections;
     uint64_t                  sessions_active;
-    uint64_t                  sessions[NGX_STREAM_DUALCAM_RESULTS];
-    uint64_t                  files[NGX_STREAM_DUALCAM_KINDS]
-                                   [NGX_STREAM_DUALCAM_SIDES];
+    uint64_t                  sessions[DUALCAM_RESULT_LAST];
+    uint64_t                  files[DUALCAM_KIND_LAST][DUALCAM_SIDE_LAST];
     uint64_t                  files_failed;
+    uint64_t                  files_duplicate;
     uint64_t                  bytes;
     uint64_t                  counters[NGX_STREAM_DUALCAM_CNT_LAST];
     uint64_t                  status[NGX_STREAM_DUALCAM_STATUS_CODES];

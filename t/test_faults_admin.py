@@ -199,7 +199,7 @@ class Crash(NginxTestCase):
 
 class Reload(NginxTestCase):
 
-    POOL = ''
+    POOL = ' dualcam_thread_pool off;'
 
     def test_reload_mid_upload(self):
         """nginx -s reload after 30 packets: the old worker keeps the
@@ -261,7 +261,7 @@ class Reload(NginxTestCase):
 
 class Restart(NginxTestCase):
 
-    POOL = ''
+    POOL = ' dualcam_thread_pool off;'
 
     def test_quit_finishes_the_upload(self):
         """-s quit (graceful, no worker_shutdown_timeout) mid-upload: the

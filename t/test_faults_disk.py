@@ -54,7 +54,8 @@ NAME_100 = NAME_10
 
 class Disk(NginxTestCase):
 
-    POOL = ''       # DiskThreadPool: the commits run in a thread pool
+    # the commits in the event loop; DiskThreadPool: in a thread pool
+    POOL = ' dualcam_thread_pool off;'
 
     def start_on(self, fs, extra=''):
         """nginx with store and temp path on fs (a mounted tmpfs)."""

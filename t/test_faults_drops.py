@@ -29,7 +29,9 @@ class Drops(NginxTestCase):
         the next connection's RESUME asks for packet K + 1 and the file
         is stored byte-exact.  K = 10: the file is complete before the
         drop, so it is stored by the first connection; the device never
-        heard 00 09 and offers it again, which is a new upload."""
+        heard 00 09 and offers it again: it is uploaded again, found
+        identical to what was stored, and acknowledged without a second
+        copy."""
         ngx = self.start_nginx(server=SERVER)
         for k in range(1, 11):
             imei = IMEI + k
@@ -64,8 +66,7 @@ class Drops(NginxTestCase):
                 else:
                     self.assertEqual(r.resumes, [0])
                     self.assertEqual(stored(ngx.store, imei),
-                                     {NAME_10: BODY,
-                                      NAME_10[:-4] + '-1.jpg': BODY})
+                                     {NAME_10: BODY})
                 self.assertEqual(partials(ngx.temp), {})
         self.assertEqual(ngx.temp_files(), [])
         recs = ngx.access_records()
@@ -75,6 +76,8 @@ class Drops(NginxTestCase):
             if i % 2 == 0:
                 # K = 10 (the 19th record) stored the file, then saw FIN
                 self.assertEqual(rec['result'], 'closed_by_device', rec)
+            elif i == 19:
+                self.assertEqual(rec['result'], 'duplicate', rec)
             else:
                 self.assertEqual(rec['result'], 'ok', rec)
 

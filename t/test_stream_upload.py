@@ -76,18 +76,26 @@ class Upload(NginxTestCase):
         self.assertEqual(ngx.temp_files(), [])
 
     def test_never_overwritten(self):
-        """The same capture twice: the second file gets a -1 suffix."""
+        """Two different files of the same second and camera: the second
+        gets a -1 suffix, and neither is overwritten."""
         ngx = self.start_nginx()
-        packets, _ = self.replay_capture(ngx)
-        self.replay_capture(ngx)
+        meta = device.meta_v3(1730288105000)
+        bodies = [b'\xff\xd8' + bytes([i]) * 3000 + b'\xff\xd9'
+                  for i in (1, 2)]
+        for body in bodies:
+            with ngx.connect() as s:
+                r = device.Device(s).run({device.FLAG_PHOTO_FRONT: body},
+                                         meta={device.FLAG_PHOTO_FRONT: meta})
+                self.assertTrue(r.closed)
         ngx.wait_access(2)
         base = '%d/20241030-113505-front-photo' % CAPTURE_IMEI
         self.assertEqual(ngx.store_files(), [
             base + '-1.jpg', base + '-1.jpg.json',
             base + '.jpg', base + '.jpg.json'])
-        for n in (base + '.jpg', base + '-1.jpg'):
-            self.assertEqual(read(os.path.join(ngx.store, n)),
-                             device.fixture_file(packets))
+        self.assertEqual(read(os.path.join(ngx.store, base + '.jpg')),
+                         bodies[0])
+        self.assertEqual(read(os.path.join(ngx.store, base + '-1.jpg')),
+                         bodies[1])
         side = json.loads(read(os.path.join(ngx.store,
                                             base + '-1.jpg.json')))
         self.assertEqual(side['file'], '20241030-113505-front-photo-1.jpg')

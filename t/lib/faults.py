@@ -84,10 +84,11 @@ def files_under(top):
 
 
 def partials(temp):
-    """{relative name: size} of the partials (no .state) under temp."""
+    """{relative name: size} of the partials (no .state, no .stored
+    record) under temp."""
     out = {}
     for f in files_under(temp):
-        if not f.endswith('.state') and not f.endswith('.json'):
+        if not f.endswith(('.state', '.json', '.stored')):
             out[f] = os.path.getsize(os.path.join(temp, f))
     return out
 

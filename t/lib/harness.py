@@ -59,7 +59,7 @@ Methods:
                             --host 127.0.0.1 --port <port> [--tls]
     sim_start(*args, port=None, tls=None) the same in the background
                             (a Popen)
-    store_files(), temp_files() (relative paths, sorted)
+    store_files(), temp_files(), stored_records() (relative paths, sorted)
     subst(text), write_conf(conf=None), cleanup()
 
 Module functions: fixture(name) (a file of ../shared/fixtures, or
@@ -533,8 +533,14 @@ class Nginx(object):
         return self._walk(self.store)
 
     def temp_files(self):
-        """Files under dualcam_temp_path (partials, state records)."""
-        return self._walk(self.temp)
+        """Files under dualcam_temp_path: partials and state records (the
+        records of stored files, *.stored, are stored_records())."""
+        return [f for f in self._walk(self.temp)
+                if not f.endswith('.stored')]
+
+    def stored_records(self):
+        """The records of stored files (for duplicate detection)."""
+        return [f for f in self._walk(self.temp) if f.endswith('.stored')]
 
     # -- devices ---------------------------------------------------------
 

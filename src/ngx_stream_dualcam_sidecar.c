@@ -1,0 +1,185 @@
+
+/*
+ * Copyright (C) ngx_stream_dualcam authors
+ *
+ * The ".json" sidecar of a stored file: the metadata and the transfer
+ * facts.  Rendered by a commit stage (computation only, into a buffer
+ * sized beforehand), so it can run in a thread.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_stream_dualcam_commit.h"
+
+
+static u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
+static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
+static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
+    ngx_str_t *json);
+
+
+/* an upper bound: every string may grow sixfold when escaped */
+
+size_t
+ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm)
+{
+    return 2048 + 6 * (cm->file->name_len + cm->peer.len + NGX_MAX_PATH)
+           + 6 * cm->meta_json.len + 2 * DUALCAM_META_RAW_MAX
+           + 2 * NGX_STREAM_DUALCAM_SHA256_LEN;
+}
+
+
+u_char *
+ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm)
+{
+    u_char          *name;
+    dualcam_file_t  *file;
+
+    file = cm->file;
+
+    /* the name in the IMEI directory */
+
+    name = cm->artifacts[0].path + ngx_strlen(cm->artifacts[0].path);
+
+    while (name > cm->artifacts[0].path && name[-1] != '/') {
+        name--;
+    }
+
+    p = ngx_sprintf(p, "{\n  \"imei\": \"" NGX_STREAM_DUALCAM_IMEI_FMT
+                    "\",\n  \"peer\": ", cm->imei);
+    p = ngx_stream_dualcam_json_str(p, cm->peer.data, cm->peer.len);
+    p = ngx_sprintf(p, ",\n  \"protocol\": %ui,\n  \"side\": \"%s\",\n"
+                    "  \"kind\": \"%s\",\n  \"name\": ",
+                    cm->protocol, dualcam_side_name(file->side),
+                    dualcam_kind_name(file->kind));
+    p = ngx_stream_dualcam_json_str(p, (u_char *) file->name,
+                                    ngx_strnlen((u_char *) file->name,
+                                                file->name_len));
+    p = ngx_sprintf(p, ",\n  \"file\": ");
+    p = ngx_stream_dualcam_json_str(p, name, ngx_strlen(name));
+    p = ngx_sprintf(p, ",\n  \"size\": %uL,\n  \"sha256\": \"%*xs\",\n"
+                    "  \"packets\": %uD,\n"
+                    "  \"crc_failures\": %uD,\n  \"resumes\": %uD,\n"
+                    "  \"resumed_from\": %uL,\n  \"started\": ",
+                    cm->size, (size_t) NGX_STREAM_DUALCAM_SHA256_LEN,
+                    cm->sha256, file->packets, file->crc_errors,
+                    file->resumes, file->resume_from);
+    p = ngx_stream_dualcam_json_time(p, cm->started_ms);
+    p = ngx_sprintf(p, ",\n  \"finished\": ");
+    p = ngx_stream_dualcam_json_time(p, cm->finished_ms);
+
+    if (file->has_meta) {
+        p = ngx_sprintf(p, ",\n  \"metadata\": ");
+        p = ngx_stream_dualcam_json_meta(p, &file->meta, &cm->meta_json);
+    }
+
+    return ngx_sprintf(p, "\n}\n");
+}
+
+
+static u_char *
+ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len)
+{
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, s, len);
+    *p++ = '"';
+
+    return p;
+}
+
+
+static u_char *
+ngx_stream_dualcam_json_time(u_char *p, uint64_t ms)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime((time_t) (ms / 1000), &tm);
+
+    return ngx_sprintf(p, "\"%4d-%02d-%02dT%02d:%02d:%02d.%03uDZ\"",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                       (uint32_t) (ms % 1000));
+}
+
+
+static u_char *
+ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m, ngx_str_t *json)
+{
+    size_t  i;
+
+    p = ngx_sprintf(p, "{\n    \"type\": \"%s\"",
+                    dualcam_meta_type_name(m->type));
+
+    if (m->type == DUALCAM_META_DUALCAM) {
+        p = ngx_sprintf(p, ",\n    \"version\": %ud", m->version);
+    }
+
+    if (m->type != DUALCAM_META_JSON) {
+        p = ngx_sprintf(p, ",\n    \"file_type\": %ud", m->file_type);
+    }
+
+    if (m->time_ms) {
+        p = ngx_sprintf(p, ",\n    \"capture_time\": ");
+        p = ngx_stream_dualcam_json_time(p, m->time_ms);
+        p = ngx_sprintf(p, ",\n    \"capture_time_ms\": %uL", m->time_ms);
+    }
+
+    if (m->type == DUALCAM_META_DUALCAM || m->type == DUALCAM_META_ADAS
+        || m->type == DUALCAM_META_DSM)
+    {
+        p = ngx_sprintf(p, ",\n    \"trigger\": %ud,\n"
+                        "    \"trigger_text\": \"%s\"", m->trigger,
+                        dualcam_trigger_text(m->type, m->trigger));
+    }
+
+    if (m->type == DUALCAM_META_DUALCAM || m->type == DUALCAM_META_ADAS) {
+        p = ngx_sprintf(p, ",\n    \"duration\": %ud", m->duration);
+    }
+
+    if (m->type == DUALCAM_META_DUALCAM && m->version >= 2) {
+        p = ngx_sprintf(p, ",\n    \"framerate\": %ud", m->framerate);
+    }
+
+    if (m->type == DUALCAM_META_DUALCAM && m->version >= 3) {
+        p = ngx_sprintf(p, ",\n    \"timezone_minutes\": %d",
+                        m->tz_minutes);
+    }
+
+    if (m->has_position) {
+        p = ngx_sprintf(p, ",\n    \"latitude\": %.7f,\n"
+                        "    \"longitude\": %.7f",
+                        m->latitude, m->longitude);
+    }
+
+    if (m->has_trigger_time) {
+        p = ngx_sprintf(p, ",\n    \"trigger_time\": ");
+        p = ngx_stream_dualcam_json_time(p, m->trigger_time_ms);
+    }
+
+    if (m->type == DUALCAM_META_DSM) {
+        p = ngx_sprintf(p, ",\n    \"dsm_events\": %ud,\n    \"driver\": ",
+                        m->dsm_events);
+        p = ngx_stream_dualcam_json_str(p, (u_char *) m->driver,
+                                        ngx_strnlen((u_char *) m->driver,
+                                                    sizeof(m->driver)));
+    }
+
+    if (json->len) {
+        p = ngx_sprintf(p, ",\n    \"json\": ");
+        p = ngx_stream_dualcam_json_str(p, json->data, json->len);
+    }
+
+    if (m->raw_len) {
+        p = ngx_sprintf(p, ",\n    \"raw\": \"");
+
+        for (i = 0; i < m->raw_len && i < DUALCAM_META_RAW_MAX; i++) {
+            p = ngx_sprintf(p, "%02xd", m->raw[i]);
+        }
+
+        *p++ = '"';
+    }
+
+    return ngx_sprintf(p, "\n  }");
+}

@@ -1,0 +1,137 @@
+"""A file is stored once: a device that missed its 00 09 (it dropped
+right after its last packet) offers the same file again, and the module
+acknowledges it without a second copy; a different file that only shares
+the identity (IMEI, name, size in packets, capture time) is stored as a
+new one."""
+
+import json
+import os
+import time
+
+from harness import NginxTestCase, fixture
+import device
+from status import StatusClient
+
+CAPTURE_IMEI = 863719061653375
+BASE = '%d/20241030-113505-front-photo' % CAPTURE_IMEI
+META = device.meta_v3(1730288105000)
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def photo(seed, size=5000):
+    return b'\xff\xd8' + bytes((seed + i) % 251 for i in range(size)) \
+        + b'\xff\xd9'
+
+
+class Duplicates(NginxTestCase):
+
+    def upload(self, ngx, body, drop_after=None):
+        with ngx.connect() as s:
+            return device.Device(s).run({device.FLAG_PHOTO_FRONT: body},
+                                        meta={device.FLAG_PHOTO_FRONT: META},
+                                        drop_after=drop_after)
+
+    def test_capture_replayed_twice_is_stored_once(self):
+        """The real session twice: one file, the second session says
+        duplicate, the device heard 00 09 both times."""
+        ngx = self.start_nginx(zone='dc 1m', http='''
+            server {
+                listen 127.0.0.1:@HTTP_PORT@;
+                location = /status { dualcam_status dc; }
+            }''')
+        packets = device.load_fixture(fixture())
+        for _ in range(2):
+            with ngx.connect() as s:
+                frames = device.replay(s, packets)
+            self.assertIn((9, b''), frames)
+        recs = ngx.wait_access(2)
+        self.assertEqual([r['result'] for r in recs], ['ok', 'duplicate'])
+        self.assertEqual([r['status'] for r in recs], ['200', '200'])
+        self.assertEqual([r['files'] for r in recs], ['1', '0'])
+        self.assertEqual(ngx.store_files(), [BASE + '.jpg',
+                                             BASE + '.jpg.json'])
+        self.assertEqual(read(os.path.join(ngx.store, BASE + '.jpg')),
+                         device.fixture_file(packets))
+        self.assertEqual(ngx.temp_files(), [])
+        self.assertEqual(len(ngx.stored_records()), 1)
+        ngx.wait_log(r'already stored as "[^"]*%s\.jpg", 29395 bytes: '
+                     r'not stored again' % BASE)
+
+        st = StatusClient(ngx, path='/status').json()
+        t = st['totals']
+        self.assertEqual(t['files_stored'], 1)
+        self.assertEqual(t['files_duplicate'], 1)
+        self.assertEqual(t['files_failed'], 0)
+        self.assertEqual(t['sessions_ended']['duplicate'], 1)
+        self.assertEqual(t['sessions_ended']['ok'], 1)
+        first, dup = st['recent'][1], st['recent'][0]
+        self.assertEqual(first['result'], 'ok')
+        self.assertEqual(dup['result'], 'duplicate')
+        self.assertEqual(dup['path'], first['path'])
+        self.assertTrue(dup['path'].endswith(BASE + '.jpg'))
+
+    def test_drop_after_the_last_packet(self):
+        """The device drops right after its last packet: the file is
+        stored, the device never heard 00 09 and offers it again: it
+        hears 00 09 and nothing is stored twice."""
+        ngx = self.start_nginx()
+        body = photo(7)
+        packets = (len(body) + 1023) // 1024
+        r = self.upload(ngx, body, drop_after=packets)
+        self.assertTrue(r.dropped)
+        ngx.wait_access(1)
+        r = self.upload(ngx, body)
+        self.assertTrue(r.closed)
+        self.assertIn((9, b''), r.frames)
+        recs = ngx.wait_access(2)
+        self.assertEqual(recs[1]['result'], 'duplicate')
+        self.assertEqual(ngx.store_files(), [BASE + '.jpg',
+                                             BASE + '.jpg.json'])
+        self.assertEqual(read(os.path.join(ngx.store, BASE + '.jpg')), body)
+
+    def test_same_identity_other_content(self):
+        """Same IMEI, name, packet count and capture time, other bytes:
+        not a duplicate, stored as -1; then each again: both duplicates."""
+        ngx = self.start_nginx()
+        a, b = photo(1), photo(2)
+        self.assertEqual(len(a), len(b))
+        for body in (a, b, a, b):
+            self.assertTrue(self.upload(ngx, body).closed)
+        recs = ngx.wait_access(4)
+        self.assertEqual([r['result'] for r in recs],
+                         ['ok', 'ok', 'duplicate', 'duplicate'])
+        self.assertEqual(len(ngx.stored_records()), 2)
+        self.assertEqual(ngx.store_files(), [
+            BASE + '-1.jpg', BASE + '-1.jpg.json',
+            BASE + '.jpg', BASE + '.jpg.json'])
+
+    def test_record_expires_with_resume_timeout(self):
+        """After dualcam_resume_timeout the record is swept, and the same
+        file is stored again."""
+        ngx = self.start_nginx(server='dualcam_resume_timeout 2s;')
+        body = photo(3)
+        self.assertTrue(self.upload(ngx, body).closed)
+        ngx.wait_access(1)
+        self.assertEqual(len(ngx.stored_records()), 1)
+        deadline = time.time() + 15
+        while ngx.stored_records() and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(ngx.stored_records(), [])
+        self.assertTrue(self.upload(ngx, body).closed)
+        recs = ngx.wait_access(2)
+        self.assertEqual(recs[1]['result'], 'ok')
+        self.assertEqual(len(ngx.store_files()), 4)
+
+    def test_sidecar_has_the_sha256(self):
+        """The sidecar names the file's SHA-256 (what the record compares)."""
+        import hashlib
+        ngx = self.start_nginx()
+        body = photo(5)
+        self.assertTrue(self.upload(ngx, body).closed)
+        ngx.wait_access(1)
+        side = json.loads(read(os.path.join(ngx.store, BASE + '.jpg.json')))
+        self.assertEqual(side['sha256'], hashlib.sha256(body).hexdigest())
