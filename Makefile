@@ -33,7 +33,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || \
               echo -lcheck -lsubunit -lm -lrt -pthread)
 
 .PHONY: all deps module sim unit unit-asan test test-unit test-integration \
-        run clean
+        run clean FORCE
 
 all: module sim
 
@@ -72,11 +72,29 @@ $(B)/libdualcam-asan.a: $(CORE_ASAN_OBJ)
 
 # --- unit tests (libcheck) --------------------------------------------------
 
-$(B)/test-unit: $(UNIT_SRC) $(wildcard t/unit/*.h) $(B)/libdualcam.a
+# every t/unit/test_NAME.c is listed as DUALCAM_SUITE(NAME) in test_main.c
+# (a listed suite without its file fails the link: the references are strong)
+UNIT_SUITES = $(filter-out %/test_main.c,$(wildcard t/unit/test_*.c))
+UNIT_LISTED = for f in $(UNIT_SUITES); do \
+    n=$$(basename $$f .c | sed 's/^test_//'); \
+    grep -q "DUALCAM_SUITE($$n)" t/unit/test_main.c || { \
+        echo "$$f: no DUALCAM_SUITE($$n) line in t/unit/test_main.c"; \
+        exit 1; }; done
+
+# the list of unit sources: a deleted file relinks (and fails) at once
+$(B)/unit.list: FORCE | $(B)
+	@echo $(UNIT_SRC) > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp \
+	    || mv -f $@.tmp $@
+
+$(B)/test-unit: $(UNIT_SRC) $(wildcard t/unit/*.h) $(B)/libdualcam.a \
+    $(B)/unit.list
+	@$(UNIT_LISTED)
 	$(CC) $(CFLAGS_CORE) -It/unit $(UNIT_SRC) $(B)/libdualcam.a \
 	    $(CHECK_LIBS) -o $@
 
-$(B)/test-unit-asan: $(UNIT_SRC) $(wildcard t/unit/*.h) $(B)/libdualcam-asan.a
+$(B)/test-unit-asan: $(UNIT_SRC) $(wildcard t/unit/*.h) \
+    $(B)/libdualcam-asan.a $(B)/unit.list
+	@$(UNIT_LISTED)
 	$(CC) $(CFLAGS_CORE) $(SAN) -It/unit $(UNIT_SRC) \
 	    $(B)/libdualcam-asan.a $(CHECK_LIBS) -o $@
 

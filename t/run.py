@@ -8,8 +8,13 @@
     python3 t/run.py -k upload             unittest's -k pattern filter
     python3 t/run.py -v                    verbose
 
-The last line printed is exactly "N passed, N failed"; the exit status is
-non-zero when a test failed or errored.
+The last lines are "N passed, N failed, N skipped" and, when the run
+failed, one line that says why.  The exit status is non-zero when a test
+failed or errored, and also when no test passed: no test was found (a
+mistyped name or -k pattern, an empty file) or every test found was
+skipped.  A run that checked nothing must not look like a green one.
+Skipped tests are listed with their reasons, so a partly skipped run
+says what it did not check.
 """
 
 import os
@@ -63,9 +68,21 @@ def main(argv):
                                      stream=sys.stdout)
     r = runner.run(suite)
     failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
+    for test, reason in r.skipped:
+        print('skipped: %s: %s' % (test.id(), reason))
+    print('%d passed, %d failed, %d skipped' % (r.passed, failed,
+                                                len(r.skipped)))
+    why = None
+    if failed:
+        why = '%d test(s) failed' % failed
+    elif r.testsRun == 0:
+        why = 'no test found'
+    elif r.passed == 0:
+        why = 'no test passed: all %d skipped' % len(r.skipped)
+    if why is not None:
+        print('FAIL: %s' % why)
     sys.stdout.flush()
-    print('%d passed, %d failed' % (r.passed, failed))
-    return 1 if failed or (r.passed == 0 and not r.skipped) else 0
+    return 1 if why is not None else 0
 
 
 if __name__ == '__main__':

@@ -4,44 +4,68 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tests.h"
 
 
+/*
+ * Every suite, one line each: DUALCAM_SUITE(NAME) runs NAME_suite(),
+ * defined in t/unit/test_NAME.c.  To add a suite, write test_NAME.c and
+ * add its line here, anywhere in the list (keep the backslash).
+ *
+ * The references are strong on purpose: a suite listed here whose file
+ * is gone fails the link ("undefined reference to `NAME_suite'"), and
+ * `make unit` refuses a t/unit/test_NAME.c that has no line here, so
+ * neither a deleted nor a forgotten suite can pass unnoticed.
+ */
+
+#define DUALCAM_SUITES                                                        \
+    DUALCAM_SUITE(crc)                                                        \
+    DUALCAM_SUITE(meta)                                                       \
+    DUALCAM_SUITE(server)                                                     \
+    DUALCAM_SUITE(capture)                                                    \
+    DUALCAM_SUITE(badinput)                                                   \
+    DUALCAM_SUITE(device)                                                     \
+    DUALCAM_SUITE(pair)                                                       \
+    /* the list ends here */
+
+
+#define DUALCAM_SUITE(name)  Suite *name##_suite(void);
+DUALCAM_SUITES
+#undef DUALCAM_SUITE
+
+
 int
 main(void)
 {
-    int        failed;
+    int        failed, run;
     size_t     i;
     SRunner   *sr;
     Suite   *(*suites[])(void) = {
-        crc_suite, meta_suite, server_suite, capture_suite, badinput_suite,
-        device_suite, pair_suite
+#define DUALCAM_SUITE(name)  name##_suite,
+        DUALCAM_SUITES
+#undef DUALCAM_SUITE
     };
 
-    sr = NULL;
+    sr = srunner_create(NULL);
 
     for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-        if (suites[i] == NULL) {
-            continue;
-        }
-
-        if (sr == NULL) {
-            sr = srunner_create(suites[i]());
-
-        } else {
-            srunner_add_suite(sr, suites[i]());
-        }
-    }
-
-    if (sr == NULL) {
-        return EXIT_FAILURE;
+        srunner_add_suite(sr, suites[i]());
     }
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
+    run = srunner_ntests_run(sr);
     srunner_free(sr);
+
+    /* suites that lost their test cases checked nothing */
+
+    if (run == 0) {
+        fprintf(stderr, "test-unit: no test ran\n");
+        return EXIT_FAILURE;
+    }
 
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_stream_dualcam authors
  *
- * The libcheck suites of the core.  Each t/unit/test_*.c file defines one
- * suite; test_main.c runs every suite that is linked in.
+ * The libcheck suites of the core.  Each t/unit/test_NAME.c defines one
+ * suite, Suite *NAME_suite(void); test_main.c lists them (and declares
+ * them from that list).  See test_main.c to add one.
  */
 
 
@@ -14,16 +15,6 @@
 #include <check.h>
 
 #include "dualcam.h"
-
-
-/* weak, so a suite that is not written yet does not break the build */
-Suite *crc_suite(void) __attribute__((weak));
-Suite *meta_suite(void) __attribute__((weak));
-Suite *server_suite(void) __attribute__((weak));
-Suite *capture_suite(void) __attribute__((weak));
-Suite *badinput_suite(void) __attribute__((weak));
-Suite *device_suite(void) __attribute__((weak));
-Suite *pair_suite(void) __attribute__((weak));
 
 
 #endif /* _DUALCAM_TESTS_H_INCLUDED_ */
