@@ -16,6 +16,7 @@
 #include <nginx.h>
 
 #include "ngx_stream_dualcam_zone.h"
+#include "dualcam_json.h"
 
 
 #define NGX_HTTP_DUALCAM_STATUS_JSON        0
@@ -722,87 +723,24 @@ ngx_http_dualcam_status_printf(ngx_http_dualcam_status_out_t *o,
 }
 
 
-/*
- * A JSON string: quotes, backslashes and control characters escaped,
- * valid UTF-8 kept, any other byte written as the code point of its
- * value, so that whatever a device sent the document stays valid.
- */
+/* device bytes as a JSON string: dualcam_json.h says how */
 
 static void
 ngx_http_dualcam_status_string(ngx_http_dualcam_status_out_t *o,
     u_char *data, size_t len)
 {
-    u_char          *p, *start, *src, *last, *next;
-    uint32_t         u;
-    static u_char    hex[] = "0123456789abcdef";
+    u_char  *p, *start;
 
-    p = ngx_http_dualcam_status_reserve(o, len * 6 + 2);
+    p = ngx_http_dualcam_status_reserve(o,
+                                        dualcam_json_escape_len(data, len) + 2);
     if (p == NULL) {
         return;
     }
 
     start = p;
-    src = data;
-    last = data + len;
 
     *p++ = '"';
-
-    while (src < last) {
-
-        if (*src >= 0x80) {
-            next = src;
-            u = ngx_utf8_decode(&next, last - src);
-
-            if (u < 0x110000 && (u < 0xd800 || u > 0xdfff)) {
-                p = ngx_cpymem(p, src, next - src);
-                src = next;
-                continue;
-            }
-
-            u = *src++;
-
-        } else {
-            u = *src++;
-
-            if (u >= 0x20 && u != '"' && u != '\\' && u != 0x7f) {
-                *p++ = (u_char) u;
-                continue;
-            }
-        }
-
-        *p++ = '\\';
-
-        switch (u) {
-
-        case '"':
-            *p++ = '"';
-            break;
-
-        case '\\':
-            *p++ = '\\';
-            break;
-
-        case '\n':
-            *p++ = 'n';
-            break;
-
-        case '\r':
-            *p++ = 'r';
-            break;
-
-        case '\t':
-            *p++ = 't';
-            break;
-
-        default:
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[u >> 4];
-            *p++ = hex[u & 0xf];
-        }
-    }
-
+    p = dualcam_json_escape(p, data, len);
     *p++ = '"';
 
     o->len += p - start;

@@ -12,10 +12,12 @@
 #include <ngx_core.h>
 
 #include "ngx_stream_dualcam_commit.h"
+#include "dualcam_json.h"
 
 
 static u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
+static u_char *ngx_stream_dualcam_json_degrees(u_char *p, double v);
 static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
     ngx_str_t *json);
 
@@ -25,8 +27,11 @@ static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
 size_t
 ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm)
 {
-    return 2048 + 6 * (cm->file->name_len + cm->peer.len + NGX_MAX_PATH)
-           + 6 * cm->meta_json.len + 2 * DUALCAM_META_RAW_MAX
+    return 2048
+           + DUALCAM_JSON_ESCAPE_MAX
+             * (cm->file->name_len + cm->peer.len + NGX_MAX_PATH
+                + cm->meta_json.len)
+           + 2 * DUALCAM_META_RAW_MAX
            + 2 * NGX_STREAM_DUALCAM_SHA256_LEN;
 }
 
@@ -83,7 +88,7 @@ static u_char *
 ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len)
 {
     *p++ = '"';
-    p = (u_char *) ngx_escape_json(p, s, len);
+    p = dualcam_json_escape(p, s, len);
     *p++ = '"';
 
     return p;
@@ -101,6 +106,23 @@ ngx_stream_dualcam_json_time(u_char *p, uint64_t ms)
                        tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
                        tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
                        (uint32_t) (ms % 1000));
+}
+
+
+/*
+ * A v3+ position is an IEEE double as the device sent it: NaN, an
+ * infinity or a huge value has no JSON number (and would overflow
+ * ngx_sprintf()'s "%f"), so it is written as null; "raw" keeps the bytes.
+ */
+
+static u_char *
+ngx_stream_dualcam_json_degrees(u_char *p, double v)
+{
+    if (!dualcam_json_number_ok(v)) {
+        return ngx_cpymem(p, "null", 4);
+    }
+
+    return ngx_sprintf(p, "%.7f", v);
 }
 
 
@@ -148,9 +170,10 @@ ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m, ngx_str_t *json)
     }
 
     if (m->has_position) {
-        p = ngx_sprintf(p, ",\n    \"latitude\": %.7f,\n"
-                        "    \"longitude\": %.7f",
-                        m->latitude, m->longitude);
+        p = ngx_sprintf(p, ",\n    \"latitude\": ");
+        p = ngx_stream_dualcam_json_degrees(p, m->latitude);
+        p = ngx_sprintf(p, ",\n    \"longitude\": ");
+        p = ngx_stream_dualcam_json_degrees(p, m->longitude);
     }
 
     if (m->has_trigger_time) {

@@ -29,6 +29,7 @@
     DUALCAM_SUITE(badinput)                                                   \
     DUALCAM_SUITE(device)                                                     \
     DUALCAM_SUITE(pair)                                                       \
+    DUALCAM_SUITE(json)                                                       \
     /* the list ends here */
 
 
