@@ -1393,6 +1393,12 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    /* the master creates the store for the worker user, or says why not */
+
+    if (ngx_stream_dualcam_paths_add(cf, &conf->store) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* by default the temp path is <store>/.tmp: one file system */
 
     ngx_memzero(&init, sizeof(ngx_path_init_t));

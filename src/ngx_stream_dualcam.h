@@ -98,7 +98,13 @@ char *ngx_stream_dualcam_allow_imei(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_uint_t ngx_stream_dualcam_allowed(ngx_array_t *allow, uint64_t imei);
 
 
+/* the store made ready by the master, src/ngx_stream_dualcam_paths.c */
+ngx_int_t ngx_stream_dualcam_paths_add(ngx_conf_t *cf,
+    ngx_stream_dualcam_store_conf_t *sc);
+
+
 extern ngx_module_t  ngx_stream_dualcam_module;
+extern ngx_module_t  ngx_stream_dualcam_paths_module;
 
 
 #endif /* _NGX_STREAM_DUALCAM_H_INCLUDED_ */

@@ -144,6 +144,12 @@ ngx_stream_dualcam_allow_imei(ngx_conf_t *cf, ngx_command_t *cmd,
         *ip = imei;
     }
 
+    if (allow->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"%s\" holds no IMEI: every device is refused",
+                           name.data);
+    }
+
     ngx_qsort(allow->elts, allow->nelts, sizeof(uint64_t),
               ngx_stream_dualcam_cmp_imei);
 

@@ -27,6 +27,7 @@
 typedef struct {
     ngx_path_t               *temp_path;
     ngx_str_t                 store;        /* NUL-terminated */
+    ngx_path_t               *store_path;   /* created by the master */
     ngx_flag_t                fsync;
     ngx_flag_t                resume;
 } ngx_stream_dualcam_store_conf_t;
