@@ -101,7 +101,7 @@ sim_verify(sim_t *s)
             continue;
         }
 
-        snprintf(path, sizeof(path), "%s/%llu", s->opts->verify_dir,
+        snprintf(path, sizeof(path), "%s/%015llu", s->opts->verify_dir,
                  (unsigned long long) d->imei);
 
         nstored = 0;
@@ -119,7 +119,7 @@ sim_verify(sim_t *s)
                 continue;
             }
 
-            snprintf(path, sizeof(path), "%s/%llu/%s", s->opts->verify_dir,
+            snprintf(path, sizeof(path), "%s/%015llu/%s", s->opts->verify_dir,
                      (unsigned long long) d->imei, de->d_name);
 
             if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -152,7 +152,7 @@ sim_verify(sim_t *s)
                 }
 
                 sized = 1;
-                snprintf(path, sizeof(path), "%s/%llu/%s",
+                snprintf(path, sizeof(path), "%s/%015llu/%s",
                          s->opts->verify_dir, (unsigned long long) d->imei,
                          stored[k].name);
 
@@ -175,8 +175,8 @@ sim_verify(sim_t *s)
             }
 
             if (!s->opts->quiet) {
-                fprintf(stderr, "verify: imei=%llu file=%s (%llu bytes) %s "
-                        "under %s/%llu/\n", (unsigned long long) d->imei,
+                fprintf(stderr, "verify: imei=%015llu file=%s (%llu bytes) "
+                        "%s under %s/%015llu/\n", (unsigned long long) d->imei,
                         s->opts->files[j].name,
                         (unsigned long long) s->opts->files[j].size,
                         sized ? "CORRUPT" : "MISSING", s->opts->verify_dir,

@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 #include <nginx.h>
 
+#include "ngx_stream_dualcam_store.h"
 #include "ngx_stream_dualcam_zone.h"
 #include "dualcam_json.h"
 
@@ -755,7 +756,9 @@ ngx_http_dualcam_status_imei(ngx_http_dualcam_status_out_t *o,
     ngx_uint_t has, uint64_t imei)
 {
     if (has) {
-        ngx_http_dualcam_status_printf(o, "\"%015uL\"", imei);
+        ngx_http_dualcam_status_printf(o,
+                                       "\"" NGX_STREAM_DUALCAM_IMEI_FMT "\"",
+                                       imei);
 
     } else {
         ngx_http_dualcam_status_printf(o, "null");
