@@ -15,6 +15,7 @@
 #include <ngx_stream.h>
 
 #include "ngx_stream_dualcam.h"
+#include "dualcam_json.h"
 
 
 #define NGX_STREAM_DUALCAM_VAR_IMEI    0
@@ -1157,7 +1158,7 @@ static u_char *
 ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf, size_t len)
 {
     u_char                    *p, *last;
-    size_t                     i;
+    size_t                     n;
     ngx_stream_session_t      *s;
     ngx_stream_dualcam_ctx_t  *ctx;
 
@@ -1178,20 +1179,19 @@ ngx_stream_dualcam_log_error(ngx_log_t *log, u_char *buf, size_t len)
     last = buf + len;
     p = ngx_snprintf(p, last - p, ", file: ");
 
-    /* the device's name, printable characters only */
+    /*
+     * The device's name as printable ASCII, other bytes as \xHH; the NUL
+     * a path may end with is not part of it.
+     */
 
-    for (i = 0; i < ctx->server.file.name_len && p < last; i++) {
+    n = ngx_min(ctx->server.file.name_len, DUALCAM_PATH_MAX);
 
-        if (ctx->server.file.name[i] == '\0') {
-            break;
-        }
-
-        *p++ = (ctx->server.file.name[i] >= 0x20
-                && ctx->server.file.name[i] < 0x7f)
-               ? (u_char) ctx->server.file.name[i] : '?';
+    while (n > 0 && ctx->server.file.name[n - 1] == '\0') {
+        n--;
     }
 
-    return p;
+    return dualcam_log_escape(p, last,
+                              (u_char *) ctx->server.file.name, n);
 }
 
 

@@ -138,6 +138,9 @@ typedef enum {
 
 #define DUALCAM_META_RAW_MAX        64
 
+/* a LOG message before its device bytes are escaped (up to 4 times) */
+#define DUALCAM_LOG_MSG             160
+
 
 typedef struct {
     dualcam_meta_type_e       type;
@@ -288,7 +291,7 @@ struct dualcam_server_s {
 
     size_t                    out_len;
     unsigned char             out[4 + DUALCAM_PATH_MAX + 1];
-    char                      msg[160];
+    char                      msg[DUALCAM_LOG_MSG * 4 + 1];
 
     unsigned                  skip;         /* flags given up on in this
                                                session (START 0, STATUS

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dualcam.h"
+#include "dualcam_json.h"
 
 
 enum {
@@ -1263,7 +1264,9 @@ static void
 dualcam_server_vlog(dualcam_server_t *s, dualcam_log_level_e level,
     const char *fmt, va_list args)
 {
-    char  *p;
+    int            n;
+    unsigned char  *p;
+    char           text[DUALCAM_LOG_MSG];
 
     if ((s->pending & DUALCAM_P_LOG)
         && (level == DUALCAM_LOG_DEBUG || s->log_level != DUALCAM_LOG_DEBUG))
@@ -1271,15 +1274,25 @@ dualcam_server_vlog(dualcam_server_t *s, dualcam_log_level_e level,
         return;
     }
 
-    vsnprintf(s->msg, sizeof(s->msg), fmt, args);
+    n = vsnprintf(text, sizeof(text), fmt, args);
 
-    /* device bytes (a path) must not break the log line */
+    if (n < 0) {
+        n = 0;
 
-    for (p = s->msg; *p; p++) {
-        if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f) {
-            *p = '?';
-        }
+    } else if ((size_t) n >= sizeof(text)) {
+        n = sizeof(text) - 1;
     }
+
+    /*
+     * Device bytes (a path) must neither break the log line nor make the
+     * log binary: everything but printable ASCII becomes \xHH.  The
+     * message's own text has no such bytes and no backslash.
+     */
+
+    p = dualcam_log_escape((unsigned char *) s->msg,
+                           (unsigned char *) s->msg + sizeof(s->msg) - 1,
+                           (unsigned char *) text, n);
+    *p = '\0';
 
     s->log_level = level;
     s->pending |= DUALCAM_P_LOG;

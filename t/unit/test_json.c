@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "tests.h"
+#include "harness.h"
 #include "dualcam_json.h"
 
 
@@ -531,6 +532,52 @@ START_TEST(test_json_number)
 END_TEST
 
 
+/*
+ * The core's log lines carry device bytes (a path) as \xHH: a path-mode
+ * file offered empty is logged at info with its path.
+ */
+
+START_TEST(test_json_server_log)
+{
+    size_t                 i;
+    dualcam_server_t       s;
+    dualcam_script_t       sc;
+    dualcam_harness_t      h;
+    dualcam_server_conf_t  conf;
+
+    static const char  path[] = "dsm/J\xfcrgen-\xce\xfd\x01\\\n.jpg";
+
+    memset(&conf, 0, sizeof(conf));
+    conf.buffer_size = 4096;
+
+    dualcam_script_init(&sc);
+    dualcam_script_hello(&sc, 6, 863719061653375ULL, 0x02);
+    dualcam_script_frame(&sc, DUALCAM_CMD_PATH, path, sizeof(path));
+    dualcam_script_start(&sc, 0);
+    dualcam_script_hello(&sc, 6, 863719061653375ULL, 0x00);
+
+    dualcam_server_init(&s, &conf);
+    dualcam_harness_init(&h, conf.buffer_size);
+    dualcam_harness_feed(&h, &s, sc.p, sc.len, NULL, 0);
+
+    ck_assert_msg(!h.error, "harness: %s", h.error_msg);
+    ck_assert_int_eq(h.result, DUALCAM_RESULT_OK);
+    ck_assert_msg(dualcam_harness_logged(&h, "offers dsm/J\\xfcrgen-\\xce"
+                                         "\\xfd\\x01\\x5c\\x0a.jpg with "
+                                         "START 0"), "%s", h.logtext);
+
+    for (i = 0; i < h.logtext_len; i++) {
+        ck_assert_msg(h.logtext[i] == '\n'
+                      || (h.logtext[i] >= 0x20 && h.logtext[i] < 0x7f),
+                      "byte %02x in the log", (unsigned char) h.logtext[i]);
+    }
+
+    dualcam_harness_free(&h);
+    dualcam_script_free(&sc);
+}
+END_TEST
+
+
 Suite *
 json_suite(void)
 {
@@ -549,6 +596,7 @@ json_suite(void)
     tcase_add_test(tc, test_json_random);
     tcase_add_test(tc, test_json_log_escape);
     tcase_add_test(tc, test_json_number);
+    tcase_add_test(tc, test_json_server_log);
 
     suite_add_tcase(s, tc);
 
