@@ -18,10 +18,11 @@
 #include "dualcam_json.h"
 
 
-#define NGX_STREAM_DUALCAM_VAR_IMEI    0
-#define NGX_STREAM_DUALCAM_VAR_FILES   1
-#define NGX_STREAM_DUALCAM_VAR_BYTES   2
-#define NGX_STREAM_DUALCAM_VAR_RESULT  3
+/* NGX_STREAM_DUALCAM_VAR_IMEI (0) is in ngx_stream_dualcam.h */
+#define NGX_STREAM_DUALCAM_VAR_FILES     1
+#define NGX_STREAM_DUALCAM_VAR_BYTES     2
+#define NGX_STREAM_DUALCAM_VAR_RESULT    3
+#define NGX_STREAM_DUALCAM_VAR_PROTOCOL  4
 
 
 static void ngx_stream_dualcam_handler(ngx_stream_session_t *s);
@@ -230,8 +231,13 @@ ngx_module_t  ngx_stream_dualcam_module = {
 
 static ngx_stream_variable_t  ngx_stream_dualcam_vars[] = {
 
-    { ngx_string("dualcam_imei"), NULL, ngx_stream_dualcam_variable,
+    /* a backend's session, or a front's preread phase */
+
+    { ngx_string("dualcam_imei"), NULL, ngx_stream_dualcam_init_variable,
       NGX_STREAM_DUALCAM_VAR_IMEI, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("dualcam_protocol"), NULL, ngx_stream_dualcam_init_variable,
+      NGX_STREAM_DUALCAM_VAR_PROTOCOL, NGX_STREAM_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("dualcam_files"), NULL, ngx_stream_dualcam_variable,
       NGX_STREAM_DUALCAM_VAR_FILES, NGX_STREAM_VAR_NOCACHEABLE, 0 },
@@ -1206,7 +1212,6 @@ ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_dualcam_module);
 
     if (ctx == NULL
-        || (data == NGX_STREAM_DUALCAM_VAR_IMEI && !ctx->hello)
         || (data == NGX_STREAM_DUALCAM_VAR_RESULT
             && ctx->result == DUALCAM_RESULT_NONE))
     {
@@ -1232,11 +1237,6 @@ ngx_stream_dualcam_variable(ngx_stream_session_t *s,
     }
 
     switch (data) {
-
-    case NGX_STREAM_DUALCAM_VAR_IMEI:
-        v->len = ngx_sprintf(p, NGX_STREAM_DUALCAM_IMEI_FMT,
-                             ctx->server.imei) - p;
-        break;
 
     case NGX_STREAM_DUALCAM_VAR_FILES:
         v->len = ngx_sprintf(p, "%ui", (ngx_uint_t) ctx->server.files_done)

@@ -23,11 +23,14 @@
 
 #define SIM_VERIFY_CHUNK  65536
 #define SIM_VERIFY_MAX    256      /* stored files looked at per IMEI */
+#define SIM_VERIFY_DIRS   16       /* DIR1:DIR2:...: the stores of a
+                                      cluster's nodes */
 
 
 typedef struct {
     char      name[256];
     uint64_t  size;
+    unsigned  dir;
     unsigned  used:1;
 } sim_stored_t;
 
@@ -73,10 +76,10 @@ void
 sim_verify(sim_t *s)
 {
     int             found, sized;
-    char            path[4096];
+    char            path[4096], *dirs[SIM_VERIFY_DIRS], *list, *p;
     size_t          n, nstored, k;
     DIR            *dir;
-    unsigned        i, j;
+    unsigned        i, j, ndirs, di;
     sim_dev_t      *d;
     struct stat     st;
     sim_stored_t   *stored;
@@ -86,10 +89,24 @@ sim_verify(sim_t *s)
     stored = calloc(SIM_VERIFY_MAX, sizeof(sim_stored_t));
     a = malloc(SIM_VERIFY_CHUNK);
     b = malloc(SIM_VERIFY_CHUNK);
+    list = strdup(s->opts->verify_dir);
 
-    if (stored == NULL || a == NULL || b == NULL) {
+    if (stored == NULL || a == NULL || b == NULL || list == NULL) {
         perror("dualcam-sim: verify");
         exit(1);
+    }
+
+    /* a file counts as stored when it is under any of the DIRs */
+
+    ndirs = 0;
+
+    for (p = list; p != NULL && ndirs < SIM_VERIFY_DIRS; ) {
+        dirs[ndirs++] = p;
+        p = strchr(p, ':');
+
+        if (p != NULL) {
+            *p++ = '\0';
+        }
     }
 
     s->stats.verified = 1;
@@ -101,39 +118,43 @@ sim_verify(sim_t *s)
             continue;
         }
 
-        snprintf(path, sizeof(path), "%s/%015llu", s->opts->verify_dir,
-                 (unsigned long long) d->imei);
-
         nstored = 0;
-        dir = opendir(path);
 
-        while (dir != NULL && (de = readdir(dir)) != NULL
-               && nstored < SIM_VERIFY_MAX)
-        {
-            n = strlen(de->d_name);
+        for (di = 0; di < ndirs; di++) {
+            snprintf(path, sizeof(path), "%s/%015llu", dirs[di],
+                     (unsigned long long) d->imei);
 
-            if (de->d_name[0] == '.'
-                || (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0)
-                || n >= sizeof(stored[0].name))
+            dir = opendir(path);
+
+            while (dir != NULL && (de = readdir(dir)) != NULL
+                   && nstored < SIM_VERIFY_MAX)
             {
-                continue;
+                n = strlen(de->d_name);
+
+                if (de->d_name[0] == '.'
+                    || (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0)
+                    || n >= sizeof(stored[0].name))
+                {
+                    continue;
+                }
+
+                snprintf(path, sizeof(path), "%s/%015llu/%s", dirs[di],
+                         (unsigned long long) d->imei, de->d_name);
+
+                if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+                    continue;
+                }
+
+                memcpy(stored[nstored].name, de->d_name, n + 1);
+                stored[nstored].size = (uint64_t) st.st_size;
+                stored[nstored].dir = di;
+                stored[nstored].used = 0;
+                nstored++;
             }
 
-            snprintf(path, sizeof(path), "%s/%015llu/%s", s->opts->verify_dir,
-                     (unsigned long long) d->imei, de->d_name);
-
-            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-                continue;
+            if (dir != NULL) {
+                closedir(dir);
             }
-
-            memcpy(stored[nstored].name, de->d_name, n + 1);
-            stored[nstored].size = (uint64_t) st.st_size;
-            stored[nstored].used = 0;
-            nstored++;
-        }
-
-        if (dir != NULL) {
-            closedir(dir);
         }
 
         for (j = 0; j < s->opts->nfiles; j++) {
@@ -153,7 +174,7 @@ sim_verify(sim_t *s)
 
                 sized = 1;
                 snprintf(path, sizeof(path), "%s/%015llu/%s",
-                         s->opts->verify_dir, (unsigned long long) d->imei,
+                         dirs[stored[k].dir], (unsigned long long) d->imei,
                          stored[k].name);
 
                 if (sim_same(s, d, j, path, a, b)) {
@@ -186,6 +207,7 @@ sim_verify(sim_t *s)
     }
 
     free(stored);
+    free(list);
     free(a);
     free(b);
 }

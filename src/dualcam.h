@@ -359,6 +359,38 @@ int dualcam_server_end(dualcam_server_t *s, dualcam_result_e result,
     dualcam_action_t *action);
 
 
+/*
+ * The init packet alone, stateless, for a caller that needs the device's
+ * identity before (or without) a server session, e.g. to route it:
+ * judged from a prefix p[0 .. n) of the connection's first bytes.
+ * NOT_INIT as soon as one of the first two bytes is not zero; AGAIN
+ * while fewer than 16 bytes are there; BAD_IMEI for more than 15 digits
+ * (*init is filled in then, for the log); OK with *init filled in.
+ */
+
+typedef enum {
+    DUALCAM_INIT_AGAIN = 0,
+    DUALCAM_INIT_OK,
+    DUALCAM_INIT_NOT_INIT,
+    DUALCAM_INIT_BAD_IMEI
+} dualcam_init_rc_e;
+
+
+typedef struct {
+    uint64_t                  imei;
+    unsigned                  protocol;
+    unsigned                  flags;        /* the byte at offset 12 */
+} dualcam_init_t;
+
+
+int dualcam_init_parse(dualcam_init_t *init, const unsigned char *p,
+    size_t n);
+
+/* what a server answers an init it refuses (CLOSE, 00 00 00 00) */
+#define DUALCAM_CLOSE_FRAME         "\0\0\0\0"
+#define DUALCAM_CLOSE_FRAME_LEN     4
+
+
 /* CRC-16/KERMIT, running: crc = dualcam_crc16(crc, p, n), start with 0 */
 
 uint16_t dualcam_crc16(uint16_t crc, const unsigned char *p, size_t n);

@@ -609,14 +609,16 @@ static int
 dualcam_server_init_packet(dualcam_server_t *s, const unsigned char *p,
     dualcam_action_t *act)
 {
-    uint64_t  imei;
+    dualcam_init_t  init;
 
-    imei = dualcam_get64(p + 4);
+    /* the one judgement of an init, shared with a routing front */
 
-    if (imei > DUALCAM_IMEI_MAX) {
+    if (dualcam_init_parse(&init, p, DUALCAM_INIT_LEN)
+        == DUALCAM_INIT_BAD_IMEI)
+    {
         dualcam_server_log(s, DUALCAM_LOG_INFO,
                            "invalid IMEI %llu in init packet, closing",
-                           (unsigned long long) imei);
+                           (unsigned long long) init.imei);
         dualcam_server_send_raw(s, dualcam_close_frame, 4);
         s->result = DUALCAM_RESULT_PROTOCOL_ERROR;
         s->pending |= DUALCAM_P_CLOSE;
@@ -624,22 +626,22 @@ dualcam_server_init_packet(dualcam_server_t *s, const unsigned char *p,
         return DUALCAM_NEXT;
     }
 
-    if (s->inits > 0 && imei != s->imei) {
+    if (s->inits > 0 && init.imei != s->imei) {
         dualcam_server_fail(s, DUALCAM_RESULT_PROTOCOL_ERROR,
                             DUALCAM_LOG_INFO,
                             "IMEI changed from %015llu to %015llu within a "
                             "session",
                             (unsigned long long) s->imei,
-                            (unsigned long long) imei);
+                            (unsigned long long) init.imei);
         return DUALCAM_NEXT;
     }
 
     s->inits++;
-    s->imei = imei;
+    s->imei = init.imei;
     s->stale = 0;
     s->unanswered = 0;
-    s->protocol = dualcam_get16(p + 2);
-    s->flags = p[12];
+    s->protocol = init.protocol;
+    s->flags = init.flags;
     s->refused = 0;
     s->state = DUALCAM_ST_HELLO;
 

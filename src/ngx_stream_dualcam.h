@@ -103,8 +103,15 @@ ngx_int_t ngx_stream_dualcam_paths_add(ngx_conf_t *cf,
     ngx_stream_dualcam_store_conf_t *sc);
 
 
+/* $dualcam_imei, $dualcam_protocol: src/ngx_stream_dualcam_preread.c */
+#define NGX_STREAM_DUALCAM_VAR_IMEI       0
+ngx_int_t ngx_stream_dualcam_init_variable(ngx_stream_session_t *s,
+    ngx_stream_variable_value_t *v, uintptr_t data);
+
+
 extern ngx_module_t  ngx_stream_dualcam_module;
 extern ngx_module_t  ngx_stream_dualcam_paths_module;
+extern ngx_module_t  ngx_stream_dualcam_preread_module;
 
 
 #endif /* _NGX_STREAM_DUALCAM_H_INCLUDED_ */

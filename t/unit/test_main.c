@@ -30,6 +30,7 @@
     DUALCAM_SUITE(device)                                                     \
     DUALCAM_SUITE(pair)                                                       \
     DUALCAM_SUITE(json)                                                       \
+    DUALCAM_SUITE(init)                                                       \
     /* the list ends here */
 
 
