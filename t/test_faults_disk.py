@@ -221,26 +221,36 @@ class Disk(NginxTestCase):
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
 
     def test_temp_path_on_another_file_system(self):
-        """A misconfiguration: dualcam_temp_path on a tmpfs, the store
-        elsewhere: link() fails with EXDEV at every commit; crit saying
-        so, 500, nothing in the store, the partial kept."""
-        fs = mount_tmpfs(self, '1m')
-        ngx = self.start_nginx(
-            stream=server_block_temp(fs + '/tmp', self.POOL))
-        ngx.temp = fs + '/tmp'
-        ngx.expect_log(r'\[crit\].*must be on the file system of '
-                       r'dualcam_store')
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 0)
-        self.send_until_closed(dev)
-        rec = self.last_record(ngx, 1)
-        self.assertEqual((rec['status'], rec['result']),
-                         ('500', 'store_error'))
-        ngx.wait_log(r'\[crit\].*link\(\) .* failed: dualcam_temp_path must '
-                     r'be on the file system of dualcam_store \(18: '
-                     r'Invalid cross-device link\)')
-        self.assertEqual(ngx.store_files(), [])
-        self.assertEqual(list(partials(ngx.temp).values()), [len(BODY)])
+        """A temp path on another file system than the store is refused
+        at start (t/test_store_paths.py); one mounted over the temp path
+        while nginx runs makes link() fail with EXDEV at every commit:
+        crit saying so, 500, nothing in the store, the partial kept."""
+        ngx = self.start_nginx(stream=server_block_temp('@TEMP@',
+                                                        self.POOL))
+        os.makedirs(ngx.temp, exist_ok=True)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0755',
+                        'dualcam-test', ngx.temp], check=True,
+                       capture_output=True)
+        try:
+            chown_worker(ngx.temp)
+            ngx.expect_log(r'\[crit\].*must be on the file system of '
+                           r'dualcam_store')
+            dev = StepDevice(ngx.connect(), BODY)
+            self.assertEqual(dev.offer(), 0)
+            self.send_until_closed(dev)
+            rec = self.last_record(ngx, 1)
+            self.assertEqual((rec['status'], rec['result']),
+                             ('500', 'store_error'))
+            ngx.wait_log(r'\[crit\].*link\(\) .* failed: dualcam_temp_path '
+                         r'must be on the file system of dualcam_store '
+                         r'\(18: Invalid cross-device link\)')
+            self.assertEqual(ngx.store_files(), [])
+            self.assertEqual(list(partials(ngx.temp).values()),
+                             [len(BODY)])
+        finally:
+            # before tearDown removes the prefix
+            subprocess.run(['umount', '-l', ngx.temp],
+                           capture_output=True)
 
     def test_store_read_only_remount(self):
         """The file system of store and temp path is remounted read-only
