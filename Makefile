@@ -29,6 +29,10 @@ DEPS_PKGS  := nginx-core libnginx-mod-stream nginx-dev check libssl-dev \
               libpcre2-dev zlib1g-dev pkg-config python3 openssl \
               clang libclang-rt-14-dev valgrind
 
+# the Debian package's hardening flags (debian/rules); empty here
+EXTRA_CFLAGS  ?=
+EXTRA_LDFLAGS ?=
+
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || \
               echo -lcheck -lsubunit -lm -lrt -pthread)
 
@@ -55,7 +59,7 @@ $(B):
 
 $(B)/core/%.o: src/%.c $(CORE_HDR) | $(B)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) -c $< -o $@
+	$(CC) $(CFLAGS_CORE) $(EXTRA_CFLAGS) -c $< -o $@
 
 $(B)/core-asan/%.o: src/%.c $(CORE_HDR) | $(B)
 	@mkdir -p $(dir $@)
@@ -108,14 +112,14 @@ unit-asan: $(B)/test-unit-asan
 # --- the simulator ----------------------------------------------------------
 
 $(B)/dualcam-sim: $(SIM_SRC) $(wildcard sim/*.h) $(B)/libdualcam.a
-	$(CC) $(CFLAGS_CORE) -D_GNU_SOURCE -Isim $(SIM_SRC) $(B)/libdualcam.a \
-	    -lssl -lcrypto -lm -o $@
+	$(CC) $(CFLAGS_CORE) $(EXTRA_CFLAGS) -D_GNU_SOURCE -Isim $(SIM_SRC) \
+	    $(B)/libdualcam.a -lssl -lcrypto -lm $(EXTRA_LDFLAGS) -o $@
 
 sim: $(B)/dualcam-sim
 
 # --- the nginx module -------------------------------------------------------
 
-$(B)/nginx/Makefile: config
+$(B)/nginx/Makefile: config debian/changelog
 	@mkdir -p $(B)/nginx
 	cd $(NGX_SRC) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-stream \

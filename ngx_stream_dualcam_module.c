@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_stream.h>
+#include <nginx.h>
 
 #include "ngx_stream_dualcam.h"
 #include "dualcam_json.h"
@@ -73,6 +74,7 @@ static char *ngx_stream_dualcam_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 #endif
 
+static ngx_int_t ngx_stream_dualcam_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_stream_dualcam_init_process(ngx_cycle_t *cycle);
 
 
@@ -219,7 +221,7 @@ ngx_module_t  ngx_stream_dualcam_module = {
     ngx_stream_dualcam_commands,           /* module directives */
     NGX_STREAM_MODULE,                     /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_stream_dualcam_init_module,        /* init module */
     ngx_stream_dualcam_init_process,       /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -1575,6 +1577,23 @@ ngx_stream_dualcam_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 #endif
+
+
+static ngx_int_t
+ngx_stream_dualcam_init_module(ngx_cycle_t *cycle)
+{
+    /*
+     * which build a start or a reload runs: a reload keeps the .so that
+     * is already mapped, so after a package upgrade this line still names
+     * the old version until nginx is restarted
+     */
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "ngx_stream_dualcam_module/" NGX_STREAM_DUALCAM_VERSION
+                  " (nginx/" NGINX_VERSION ")");
+
+    return NGX_OK;
+}
 
 
 static ngx_int_t

@@ -53,7 +53,7 @@ VALGRIND_OPTS  ?= --error-exitcode=99 --errors-for-leak-kinds=none \
 
 .PHONY: module-asan test-asan test-valgrind
 
-$(ASAN_NGX)/Makefile: config
+$(ASAN_NGX)/Makefile: config debian/changelog
 	@mkdir -p $(ASAN_NGX)
 	cd $(NGX_SRC) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-stream \

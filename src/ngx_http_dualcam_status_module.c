@@ -308,8 +308,9 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
 
     t = &snap->totals;
 
-    ngx_http_dualcam_status_printf(o, "{\"nginx_version\":\"%s\",\"zone\":",
-                                   NGINX_VERSION);
+    ngx_http_dualcam_status_printf(o, "{\"nginx_version\":\"%s\","
+                                   "\"version\":\"%s\",\"zone\":",
+                                   NGINX_VERSION, NGX_STREAM_DUALCAM_VERSION);
     ngx_http_dualcam_status_string(o, snap->name.data, snap->name.len);
 
     ngx_http_dualcam_status_printf(o,
@@ -523,6 +524,12 @@ ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
     ngx_stream_dualcam_zone_totals_t  *t;
 
     t = &snap->totals;
+
+    ngx_http_dualcam_status_metric(o, "dualcam_build_info", "gauge",
+        "The module's version (debian/changelog) and nginx's; always 1.");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_build_info{version=\"%s\",nginx_version=\"%s\"} 1\n",
+        NGX_STREAM_DUALCAM_VERSION, NGINX_VERSION);
 
     ngx_http_dualcam_status_metric(o, "dualcam_uptime_seconds", "gauge",
         "Seconds since the dualcam zone was created (kept across reloads).");
