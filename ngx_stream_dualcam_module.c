@@ -44,6 +44,10 @@ static ngx_int_t ngx_stream_dualcam_action(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
 static ngx_int_t ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file);
+static ngx_int_t ngx_stream_dualcam_metadata(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_meta_t *m);
+static ngx_int_t ngx_stream_dualcam_meta_copy(ngx_connection_t *c,
+    ngx_str_t *dst, const u_char *src, size_t len);
 static ngx_int_t ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_action_t *a);
 static void ngx_stream_dualcam_committed(ngx_stream_dualcam_commit_t *cm);
@@ -824,25 +828,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
         return NGX_OK;
 
     case DUALCAM_ACT_METADATA:
-
-        /* protocol >= 6: JSON, referenced only during this action */
-
-        ngx_str_null(&ctx->meta_json);
-
-        if (a->file->meta.json != NULL && a->file->meta.json_len) {
-            ctx->meta_json.data = ngx_pnalloc(c->pool,
-                                              a->file->meta.json_len);
-            if (ctx->meta_json.data == NULL) {
-                ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
-                return NGX_DONE;
-            }
-
-            ngx_memcpy(ctx->meta_json.data, a->file->meta.json,
-                       a->file->meta.json_len);
-            ctx->meta_json.len = a->file->meta.json_len;
-        }
-
-        return NGX_OK;
+        return ngx_stream_dualcam_metadata(s, ctx, &a->file->meta);
 
     case DUALCAM_ACT_PROGRESS:
         ngx_stream_dualcam_zone_file(ctx->zs, a->file, ctx->file_started_ms);
@@ -929,6 +915,68 @@ ngx_stream_dualcam_file_open(ngx_stream_session_t *s,
 }
 
 
+/*
+ * The metadata refers to the input only during the action: the payload
+ * is copied for the sidecar.  A DualCam version newer than the core knows
+ * is no error (the upload goes on, its known prefix decoded); the
+ * operator hears of it once, at notice, and the sidecar keeps the bytes.
+ */
+
+static ngx_int_t
+ngx_stream_dualcam_metadata(ngx_stream_session_t *s,
+    ngx_stream_dualcam_ctx_t *ctx, dualcam_meta_t *m)
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (ngx_stream_dualcam_meta_copy(c, &ctx->meta_json, m->json,
+                                     m->json_len)
+        != NGX_OK
+        || ngx_stream_dualcam_meta_copy(c, &ctx->meta_raw, m->raw,
+                                        m->raw_len)
+           != NGX_OK)
+    {
+        ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
+        return NGX_DONE;
+    }
+
+    if (m->type == DUALCAM_META_DUALCAM
+        && m->version > DUALCAM_META_VERSION_MAX)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                      "metadata version %ud is newer than %d: %uz bytes "
+                      "kept raw, the fields of version %ud decoded",
+                      m->version, DUALCAM_META_VERSION_MAX, m->raw_len,
+                      m->layout);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_stream_dualcam_meta_copy(ngx_connection_t *c, ngx_str_t *dst,
+    const u_char *src, size_t len)
+{
+    ngx_str_null(dst);
+
+    if (src == NULL || len == 0) {
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(c->pool, len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->len = len;
+
+    return NGX_OK;
+}
+
+
 /* the file is complete: the session waits while the committer stores it */
 
 static ngx_int_t
@@ -968,6 +1016,7 @@ ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     cm->finished_ms = ngx_stream_dualcam_now_ms();
     cm->size = a->offset;
     cm->meta_json = ctx->meta_json;
+    cm->meta_raw = ctx->meta_raw;
 
     if (ngx_stream_dualcam_commit(dscf->committer, cm, c->pool) != NGX_OK) {
         ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);

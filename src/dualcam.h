@@ -129,14 +129,16 @@ typedef enum {
 
 typedef enum {
     DUALCAM_META_NONE = 0,
-    DUALCAM_META_DUALCAM,           /* binary v1..v4 (or later, raw kept) */
+    DUALCAM_META_DUALCAM,           /* binary v1..v4, or a later one:
+                                       its known prefix decoded */
     DUALCAM_META_ADAS,              /* 15 bytes */
     DUALCAM_META_DSM,               /* 26 bytes */
     DUALCAM_META_JSON               /* protocol >= 6, verbatim */
 } dualcam_meta_type_e;
 
 
-#define DUALCAM_META_RAW_MAX        64
+/* the newest DualCam binary metadata version whose layout is known */
+#define DUALCAM_META_VERSION_MAX    4
 
 /* a LOG message before its device bytes are escaped (up to 4 times) */
 #define DUALCAM_LOG_MSG             160
@@ -144,7 +146,12 @@ typedef enum {
 
 typedef struct {
     dualcam_meta_type_e       type;
-    unsigned                  version;      /* DualCam binary version */
+    unsigned                  version;      /* DualCam binary version, as
+                                               sent */
+    unsigned                  layout;       /* DualCam: the known version
+                                               whose fields were decoded
+                                               (0..4); below version when
+                                               the device's is newer */
     unsigned                  file_type;    /* as sent */
     uint64_t                  time_ms;      /* capture time, ms since epoch;
                                                0 when unknown */
@@ -160,10 +167,14 @@ typedef struct {
     unsigned                  dsm_events;   /* DSM bitmask */
     char                      driver[11];   /* DSM, NUL-terminated */
 
-    /* binary payloads verbatim; JSON is referenced, not copied */
+    /*
+     * The payload, referenced, not copied: binary ones (any length the
+     * frame allows) as raw, protocol-6 JSON as json.  The pointers are
+     * valid during the METADATA action only (NULL afterwards).
+     */
+    const unsigned char      *raw;
     size_t                    raw_len;
-    unsigned char             raw[DUALCAM_META_RAW_MAX];
-    const unsigned char      *json;         /* valid during the action */
+    const unsigned char      *json;
     size_t                    json_len;
 } dualcam_meta_t;
 
@@ -219,9 +230,10 @@ typedef enum {
                                    queued before it has been flushed, the
                                    caller closes the connection */
     DUALCAM_ACT_METADATA        /* 0x000B decoded into file->meta (before
-                                   FILE_OPEN); meta.json points into the
-                                   input and is valid during this action
-                                   only (NULL afterwards) */
+                                   FILE_OPEN); meta.raw and meta.json
+                                   point into the input and are valid
+                                   during this action only (NULL
+                                   afterwards) */
 } dualcam_action_type_e;
 
 

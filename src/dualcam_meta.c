@@ -3,7 +3,8 @@
  *
  * The 0x000B metadata payloads, PROTOCOL.md section 6.  Every length is
  * checked before a byte is read: the payload comes from the device and a
- * wrong length is an error, never a short read.
+ * wrong length is an error, never a short read.  Nothing is copied: the
+ * decoded fields refer to the payload (raw, json) where they are bytes.
  */
 
 
@@ -85,84 +86,92 @@ dualcam_meta_decode(dualcam_meta_t *m, dualcam_meta_type_e hint,
     m->type = hint;
 
     if (hint != DUALCAM_META_JSON) {
+        m->raw = p;
         m->raw_len = n;
-        memcpy(m->raw, p, n);
     }
 
     return 0;
 }
 
 
+/*
+ * The length of each known version (PROTOCOL.md section 6): every version
+ * appended fields to the one before it, so each layout is a prefix of the
+ * next.
+ */
+
+static const size_t  dualcam_meta_len[DUALCAM_META_VERSION_MAX + 1] = {
+    0, 13, 14, 32, 40
+};
+
+
 static int
 dualcam_meta_dualcam(dualcam_meta_t *m, const unsigned char *p, size_t n)
 {
-    size_t    need;
-    unsigned  version;
+    unsigned  version, layout;
 
-    if (n == 0) {
+    if (n == 0 || p[0] == 0) {
         return -1;
     }
 
     version = p[0];
 
-    switch (version) {
+    if (version <= DUALCAM_META_VERSION_MAX) {
 
-    case 0:
-        return -1;
+        /*
+         * A known version has its length.  One extra trailing byte is
+         * tolerated: some v1/v2 firmware appends the frame rate without
+         * counting it (PROTOCOL.md section 6).
+         */
 
-    case 1:
-        need = 13;
-        break;
-
-    case 2:
-        need = 14;
-        break;
-
-    case 3:
-        need = 32;
-        break;
-
-    default:
-        need = 40;
-    }
-
-    /*
-     * One extra trailing byte is tolerated: some v1/v2 firmware appends
-     * the frame rate without counting it (RESEARCH.md a.6).  Later
-     * versions may only grow; their v4 part is decoded, the rest kept raw.
-     */
-
-    if (version <= 4) {
-        if (n != need && n != need + 1) {
+        if (n != dualcam_meta_len[version]
+            && n != dualcam_meta_len[version] + 1)
+        {
             return -1;
         }
 
-    } else if (n < need) {
-        return -1;
-    }
+        layout = version;
 
-    if (n > DUALCAM_META_RAW_MAX) {
-        return -1;
+    } else {
+
+        /*
+         * A newer version than we know (firmware is ahead of us) must not
+         * stop the upload: any length the frame allows is accepted and
+         * kept in raw.  Since the versions so far only appended, the
+         * fields of the longest known layout that the payload covers
+         * are decoded; shorter than v1, nothing is (the file is then
+         * named by its arrival time).
+         */
+
+        for (layout = DUALCAM_META_VERSION_MAX; layout > 0; layout--) {
+            if (n >= dualcam_meta_len[layout]) {
+                break;
+            }
+        }
     }
 
     m->version = version;
-    m->file_type = p[1];
-    m->time_ms = dualcam_get64(p + 2);
-    m->trigger = p[10];
-    m->duration = dualcam_get16(p + 11);
+    m->layout = layout;
 
-    if (version >= 2) {
+    if (layout >= 1) {
+        m->file_type = p[1];
+        m->time_ms = dualcam_get64(p + 2);
+        m->trigger = p[10];
+        m->duration = dualcam_get16(p + 11);
+    }
+
+    if (layout >= 2) {
         m->framerate = p[13];
     }
 
-    if (version >= 3) {
+    if (layout >= 3) {
         m->tz_minutes = (int16_t) dualcam_get16(p + 14);
         m->latitude = dualcam_meta_double(p + 16);
         m->longitude = dualcam_meta_double(p + 24);
         m->has_position = 1;
     }
 
-    if (version >= 4) {
+    if (layout >= 4) {
         m->trigger_time_ms = dualcam_get64(p + 32);
         m->has_trigger_time = 1;
     }

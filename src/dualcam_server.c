@@ -128,7 +128,8 @@ dualcam_server_step(dualcam_server_t *s, const unsigned char *in,
 
     pos = 0;
 
-    /* JSON metadata referenced the input of the previous call */
+    /* the metadata referenced the input of the previous call */
+    s->file.meta.raw = NULL;
     s->file.meta.json = NULL;
 
     for ( ;; ) {

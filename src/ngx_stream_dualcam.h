@@ -71,6 +71,7 @@ typedef struct {
     ngx_stream_dualcam_commit_t      *commit;
     uint64_t                          file_started_ms;
     ngx_str_t                         meta_json;    /* protocol >= 6 */
+    ngx_str_t                         meta_raw;     /* binary payload */
 
     ngx_event_t                       resume_timer;
 

@@ -102,6 +102,7 @@ struct ngx_stream_dualcam_commit_s {
     uint64_t                           finished_ms;
     uint64_t                           size;
     ngx_str_t                          meta_json;   /* protocol >= 6 */
+    ngx_str_t                          meta_raw;    /* binary payload */
 
     /* what the stages make */
     ngx_uint_t                         nartifacts;

@@ -19,7 +19,7 @@ static u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
 static u_char *ngx_stream_dualcam_json_degrees(u_char *p, double v);
 static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
-    ngx_str_t *json);
+    ngx_stream_dualcam_commit_t *cm);
 
 
 /* an upper bound: every string may grow sixfold when escaped */
@@ -31,7 +31,7 @@ ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm)
            + DUALCAM_JSON_ESCAPE_MAX
              * (cm->file->name_len + cm->peer.len + NGX_MAX_PATH
                 + cm->meta_json.len)
-           + 2 * DUALCAM_META_RAW_MAX
+           + 2 * cm->meta_raw.len
            + 2 * NGX_STREAM_DUALCAM_SHA256_LEN;
 }
 
@@ -77,7 +77,7 @@ ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm)
 
     if (file->has_meta) {
         p = ngx_sprintf(p, ",\n  \"metadata\": ");
-        p = ngx_stream_dualcam_json_meta(p, &file->meta, &cm->meta_json);
+        p = ngx_stream_dualcam_json_meta(p, &file->meta, cm);
     }
 
     return ngx_sprintf(p, "\n}\n");
@@ -126,19 +126,29 @@ ngx_stream_dualcam_json_degrees(u_char *p, double v)
 }
 
 
+/*
+ * A DualCam payload gets the fields of the layout that was decoded
+ * (m->layout: for a version newer than the core knows, a prefix of it;
+ * for one shorter than v1, none); "raw" always has every byte.
+ */
+
 static u_char *
-ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m, ngx_str_t *json)
+ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
+    ngx_stream_dualcam_commit_t *cm)
 {
-    size_t  i;
+    ngx_uint_t  binary, dualcam;
+
+    dualcam = (m->type == DUALCAM_META_DUALCAM);
+    binary = (m->type != DUALCAM_META_JSON);
 
     p = ngx_sprintf(p, "{\n    \"type\": \"%s\"",
                     dualcam_meta_type_name(m->type));
 
-    if (m->type == DUALCAM_META_DUALCAM) {
+    if (dualcam) {
         p = ngx_sprintf(p, ",\n    \"version\": %ud", m->version);
     }
 
-    if (m->type != DUALCAM_META_JSON) {
+    if (binary && (!dualcam || m->layout >= 1)) {
         p = ngx_sprintf(p, ",\n    \"file_type\": %ud", m->file_type);
     }
 
@@ -148,23 +158,21 @@ ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m, ngx_str_t *json)
         p = ngx_sprintf(p, ",\n    \"capture_time_ms\": %uL", m->time_ms);
     }
 
-    if (m->type == DUALCAM_META_DUALCAM || m->type == DUALCAM_META_ADAS
-        || m->type == DUALCAM_META_DSM)
-    {
+    if (binary && (!dualcam || m->layout >= 1)) {
         p = ngx_sprintf(p, ",\n    \"trigger\": %ud,\n"
                         "    \"trigger_text\": \"%s\"", m->trigger,
                         dualcam_trigger_text(m->type, m->trigger));
     }
 
-    if (m->type == DUALCAM_META_DUALCAM || m->type == DUALCAM_META_ADAS) {
+    if ((dualcam && m->layout >= 1) || m->type == DUALCAM_META_ADAS) {
         p = ngx_sprintf(p, ",\n    \"duration\": %ud", m->duration);
     }
 
-    if (m->type == DUALCAM_META_DUALCAM && m->version >= 2) {
+    if (dualcam && m->layout >= 2) {
         p = ngx_sprintf(p, ",\n    \"framerate\": %ud", m->framerate);
     }
 
-    if (m->type == DUALCAM_META_DUALCAM && m->version >= 3) {
+    if (dualcam && m->layout >= 3) {
         p = ngx_sprintf(p, ",\n    \"timezone_minutes\": %d",
                         m->tz_minutes);
     }
@@ -189,18 +197,15 @@ ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m, ngx_str_t *json)
                                                     sizeof(m->driver)));
     }
 
-    if (json->len) {
+    if (cm->meta_json.len) {
         p = ngx_sprintf(p, ",\n    \"json\": ");
-        p = ngx_stream_dualcam_json_str(p, json->data, json->len);
+        p = ngx_stream_dualcam_json_str(p, cm->meta_json.data,
+                                        cm->meta_json.len);
     }
 
-    if (m->raw_len) {
+    if (cm->meta_raw.len) {
         p = ngx_sprintf(p, ",\n    \"raw\": \"");
-
-        for (i = 0; i < m->raw_len && i < DUALCAM_META_RAW_MAX; i++) {
-            p = ngx_sprintf(p, "%02xd", m->raw[i]);
-        }
-
+        p = ngx_hex_dump(p, cm->meta_raw.data, cm->meta_raw.len);
         *p++ = '"';
     }
 

@@ -544,7 +544,12 @@ fz_handle(fz_server_t *f, dualcam_action_t *a, const unsigned char *in,
     case DUALCAM_ACT_METADATA:
         fz_assert(!f->file_open);
         fz_assert(a->file == &f->s.file);
-        fz_assert(a->file->meta.raw_len <= DUALCAM_META_RAW_MAX);
+        if (a->file->meta.raw != NULL) {
+            fz_assert(in != NULL);
+            fz_assert(a->file->meta.raw >= in
+                      && a->file->meta.raw + a->file->meta.raw_len
+                         <= in + n);
+        }
         if (a->file->meta.json != NULL) {
             fz_assert(in != NULL);
             fz_assert(a->file->meta.json >= in

@@ -46,8 +46,12 @@ fz_decode(dualcam_meta_type_e hint, const unsigned char *p, size_t n)
     rc = dualcam_meta_decode(&m, hint, copy + (n == 0), n);
 
     if (rc == 0) {
-        fz_assert(m.raw_len <= DUALCAM_META_RAW_MAX);
         fz_assert(m.raw_len <= n);
+        fz_assert(m.raw_len == 0
+                  || (m.raw == copy + (n == 0) && m.raw_len == n));
+        fz_assert(m.type != DUALCAM_META_DUALCAM
+                  || (m.layout <= DUALCAM_META_VERSION_MAX
+                      && m.layout <= m.version));
         fz_assert(memchr(m.driver, '\0', sizeof(m.driver)) != NULL);
 
         if (m.type == DUALCAM_META_JSON) {

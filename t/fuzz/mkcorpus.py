@@ -205,6 +205,9 @@ def meta_seeds(cap):
                                                                    25]))
     write('fuzz_meta', 'v4', bytes([1]) + bytes([4, 4]) + m[2:] + bytes(8))
     write('fuzz_meta', 'v9-unknown', bytes([1, 9, 4]) + bytes(45))
+    # newer versions at the lengths of the issue: the v2 / v4 prefix
+    write('fuzz_meta', 'v9-20', bytes([1, 9, 4]) + m[2:14] + bytes(6))
+    write('fuzz_meta', 'v9-72', bytes([1, 9, 4]) + m[2:] + bytes(40))
     write('fuzz_meta', 'adas', bytes([2]) + bytes(range(15)))
     write('fuzz_meta', 'dsm', bytes([3]) + bytes(16) + b'\x00\x05'
           + b'JOHN DOE\x00\x00')

@@ -6,9 +6,11 @@
 
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests.h"
+#include "harness.h"
 
 
 /* the real capture's 0x000B payload (RESEARCH.md a.6) */
@@ -150,7 +152,7 @@ START_TEST(test_meta_wrong_lengths)
                 ok = (n == need || n == need + 1);
 
             } else {
-                ok = (n >= 40 && n <= DUALCAM_META_RAW_MAX);
+                ok = 1;     /* newer than we know: any length */
             }
 
             memset(&m, 0xff, sizeof(m));
@@ -171,6 +173,183 @@ START_TEST(test_meta_wrong_lengths)
         ck_assert_int_eq(dualcam_meta_decode(&m, DUALCAM_META_DSM, b, n),
                          n == 26 ? 0 : -1);
     }
+}
+END_TEST
+
+
+/* the known layout a payload of version v and length n is decoded as */
+
+static unsigned
+dualcam_test_layout(unsigned v, size_t n)
+{
+    if (v >= 1 && v <= 4) {
+        return v;
+    }
+
+    return n >= 40 ? 4 : n >= 32 ? 3 : n >= 14 ? 2 : n >= 13 ? 1 : 0;
+}
+
+
+/*
+ * A version newer than 4 at every length up to the largest frame of a
+ * 4 KiB buffer: accepted, kept whole in raw (a reference into the input,
+ * nothing copied), the fields of the longest known layout it covers
+ * decoded exactly as that version would be, nothing beyond.
+ */
+
+START_TEST(test_meta_newer_every_length)
+{
+    size_t           n, i;
+    unsigned         v, layout;
+    unsigned char   *b, known[41];
+    unsigned int     seed;
+    dualcam_meta_t   m, k;
+
+    static const unsigned  versions[] = { 5, 9, 72, 128, 255 };
+
+    b = malloc(4096);
+    ck_assert_ptr_nonnull(b);
+
+    seed = 9;
+
+    for (i = 0; i < 4096; i++) {
+        b[i] = (unsigned char) rand_r(&seed);
+    }
+
+    for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        v = versions[i];
+        b[0] = (unsigned char) v;
+
+        for (n = 1; n <= 4096 - DUALCAM_HEADER_LEN; n++) {
+            memset(&m, 0xa5, sizeof(m));
+
+            ck_assert_msg(dualcam_meta_decode(&m, DUALCAM_META_DUALCAM, b, n)
+                          == 0, "version %u length %zu", v, n);
+
+            layout = dualcam_test_layout(v, n);
+
+            ck_assert_int_eq(m.type, DUALCAM_META_DUALCAM);
+            ck_assert_uint_eq(m.version, v);
+            ck_assert_uint_eq(m.layout, layout);
+            ck_assert_ptr_eq(m.raw, b);
+            ck_assert_uint_eq(m.raw_len, n);
+            ck_assert_ptr_null(m.json);
+            ck_assert_uint_eq(m.json_len, 0);
+            ck_assert_uint_eq(m.has_position, layout >= 3);
+            ck_assert_uint_eq(m.has_trigger_time, layout >= 4);
+
+            if (layout == 0) {
+                ck_assert_uint_eq(m.file_type, 0);
+                ck_assert_uint_eq(m.time_ms, 0);
+                ck_assert_uint_eq(m.trigger, 0);
+                ck_assert_uint_eq(m.duration, 0);
+                continue;
+            }
+
+            /* the same bytes as that known version: the same fields */
+
+            memcpy(known, b, dualcam_test_meta_len(layout));
+            known[0] = (unsigned char) layout;
+
+            ck_assert_int_eq(dualcam_meta_decode(&k, DUALCAM_META_DUALCAM,
+                                                 known,
+                                                 dualcam_test_meta_len(layout)),
+                             0);
+
+            ck_assert_uint_eq(m.file_type, k.file_type);
+            ck_assert_uint_eq(m.time_ms, k.time_ms);
+            ck_assert_uint_eq(m.trigger, k.trigger);
+            ck_assert_uint_eq(m.duration, k.duration);
+            ck_assert_uint_eq(m.framerate, k.framerate);
+            ck_assert_int_eq(m.tz_minutes, k.tz_minutes);
+            ck_assert_uint_eq(m.trigger_time_ms, k.trigger_time_ms);
+            ck_assert(memcmp(&m.latitude, &k.latitude, sizeof(double)) == 0);
+            ck_assert(memcmp(&m.longitude, &k.longitude, sizeof(double))
+                      == 0);
+        }
+    }
+
+    free(b);
+}
+END_TEST
+
+
+/*
+ * A session whose metadata answer is of a newer version (20 and 72 bytes
+ * as in the issue, 1 byte, and the largest frame the buffer takes): the
+ * file is requested and stored, split at every byte boundary.
+ */
+
+START_TEST(test_meta_newer_session)
+{
+    size_t                 k, n, chunks[2], i;
+    unsigned char         *meta, *file;
+    dualcam_server_t       s;
+    dualcam_script_t       sc;
+    dualcam_harness_t      h;
+    dualcam_server_conf_t  conf;
+
+    static const size_t    lens[] = { 20, 72, 1, 2048 - 4 };
+
+    n = lens[_i];
+
+    meta = malloc(n);
+    file = malloc(3000);
+    ck_assert_ptr_nonnull(meta);
+    ck_assert_ptr_nonnull(file);
+
+    for (i = 0; i < n; i++) {
+        meta[i] = (unsigned char) (i * 7 + 3);
+    }
+
+    meta[0] = 9;
+
+    for (i = 0; i < 3000; i++) {
+        file[i] = (unsigned char) (i * 13);
+    }
+
+    dualcam_script_init(&sc);
+    dualcam_script_hello(&sc, 5, 863719061653375ULL, 0x44);
+    dualcam_script_frame(&sc, DUALCAM_CMD_METADATA, meta, n);
+    dualcam_script_start(&sc, 3);
+    dualcam_script_sync(&sc, 1);
+    dualcam_script_file(&sc, file, 3000, 0);
+    dualcam_script_hello(&sc, 5, 863719061653375ULL, 0x40);
+
+    memset(&conf, 0, sizeof(conf));
+    conf.buffer_size = 2048;
+    conf.metadata = 1;
+
+    for (k = 0; k < sc.len; k++) {
+        chunks[0] = k ? k : sc.len;
+        chunks[1] = sc.len;
+
+        dualcam_server_init(&s, &conf);
+        dualcam_harness_init(&h, conf.buffer_size);
+        dualcam_harness_feed(&h, &s, sc.p, sc.len, chunks, 2);
+
+        ck_assert_msg(!h.error, "split %zu: %s", k, h.error_msg);
+        ck_assert_msg(h.result == DUALCAM_RESULT_OK, "split %zu: %d %s", k,
+                      h.result, h.logtext);
+        ck_assert_uint_eq(h.metas, 1);
+        ck_assert_uint_eq(h.nfiles, 1);
+        ck_assert_uint_eq(h.files[0].len, 3000);
+        ck_assert(memcmp(h.files[0].data, file, 3000) == 0);
+        ck_assert(h.files[0].file.has_meta);
+        ck_assert_uint_eq(h.files[0].file.meta.version, 9);
+        ck_assert_uint_eq(h.files[0].file.meta.layout,
+                          dualcam_test_layout(9, n));
+        ck_assert_uint_eq(h.files[0].file.meta.raw_len, n);
+
+        /* the reference into the input is gone after the action */
+        ck_assert_ptr_null(s.file.meta.raw);
+
+        dualcam_harness_free(&h);
+    }
+
+    dualcam_script_free(&sc);
+    free(meta);
+    free(file);
 }
 END_TEST
 
@@ -374,6 +553,8 @@ meta_suite(void)
     tcase_add_test(tc, test_meta_capture);
     tcase_add_test(tc, test_meta_versions);
     tcase_add_test(tc, test_meta_wrong_lengths);
+    tcase_add_test(tc, test_meta_newer_every_length);
+    tcase_add_loop_test(tc, test_meta_newer_session, 0, 4);
     tcase_add_test(tc, test_meta_adas_dsm_json);
     tcase_add_test(tc, test_meta_names);
     tcase_add_test(tc, test_meta_file_word);
