@@ -17,6 +17,7 @@
 
 #include "ngx_stream_dualcam.h"
 #include "dualcam_json.h"
+#include "ngx_stream_dualcam_notify.h"
 
 
 /* NGX_STREAM_DUALCAM_VAR_IMEI (0) is in ngx_stream_dualcam.h */
@@ -793,6 +794,7 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
 
         ngx_stream_dualcam_zone_hello(ctx->zs, ctx->server.imei,
                                       ctx->server.protocol);
+        ngx_stream_dualcam_notify_session(s, DUALCAM_RESULT_NONE);
 
         if (dscf->allow != NULL
             && !ngx_stream_dualcam_allowed(dscf->allow, ctx->server.imei))
@@ -1017,6 +1019,7 @@ ngx_stream_dualcam_file_commit(ngx_stream_session_t *s,
     cm->size = a->offset;
     cm->meta_json = ctx->meta_json;
     cm->meta_raw = ctx->meta_raw;
+    cm->notify = ngx_stream_dualcam_notify_conf(s);
 
     if (ngx_stream_dualcam_commit(dscf->committer, cm, c->pool) != NGX_OK) {
         ngx_stream_dualcam_end(s, DUALCAM_RESULT_INTERNAL_ERROR);
@@ -1118,6 +1121,7 @@ static void
 ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx, dualcam_file_t *file)
 {
+    dualcam_result_e                result;
     ngx_stream_dualcam_srv_conf_t  *dscf;
 
     dscf = ngx_stream_get_module_srv_conf(s, ngx_stream_dualcam_module);
@@ -1127,10 +1131,11 @@ ngx_stream_dualcam_file_abort(ngx_stream_session_t *s,
 
     ngx_stream_dualcam_file_counts(ctx, file);
 
-    ngx_stream_dualcam_zone_file_end(ctx->zs, file, NULL,
-                                     ctx->server.result
-                                     ? ctx->server.result
-                                     : DUALCAM_RESULT_CLOSED_BY_DEVICE);
+    result = ctx->server.result ? ctx->server.result
+                                : DUALCAM_RESULT_CLOSED_BY_DEVICE;
+
+    ngx_stream_dualcam_zone_file_end(ctx->zs, file, NULL, result);
+    ngx_stream_dualcam_notify_failed(s, file, result);
 }
 
 
@@ -1186,6 +1191,7 @@ ngx_stream_dualcam_end(ngx_stream_session_t *s, dualcam_result_e result)
                    dualcam_result_name(ctx->result), status);
 
     ngx_stream_dualcam_zone_session_end(ctx->zs, ctx->result);
+    ngx_stream_dualcam_notify_session(s, ctx->result);
 
     ngx_stream_finalize_session(s, status);
 }

@@ -51,6 +51,10 @@ static void ngx_http_dualcam_status_json_session(
     uint64_t now);
 static void ngx_http_dualcam_status_json_recent(
     ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_recent_t *r);
+static void ngx_http_dualcam_status_json_notify(
+    ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_totals_t *t);
+static void ngx_http_dualcam_status_prometheus_notify(
+    ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_totals_t *t);
 static void ngx_http_dualcam_status_prometheus(
     ngx_http_dualcam_status_out_t *o,
     ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now);
@@ -380,13 +384,16 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
 
     ngx_http_dualcam_status_printf(o,
         "},\"protocol_errors\":%uL,\"timeouts\":%uL,\"refused\":%uL,"
-        "\"store_errors\":%uL,\"evicted\":%uL,\"dropped\":%uL},"
-        "\"sessions\":[",
+        "\"store_errors\":%uL,\"evicted\":%uL,\"dropped\":%uL}",
         t->sessions[DUALCAM_RESULT_PROTOCOL_ERROR],
         t->sessions[DUALCAM_RESULT_TIMEOUT],
         t->sessions[DUALCAM_RESULT_REFUSED],
         t->sessions[DUALCAM_RESULT_STORE_ERROR],
         t->evicted, t->dropped);
+
+    ngx_http_dualcam_status_json_notify(o, t);
+
+    ngx_http_dualcam_status_printf(o, ",\"sessions\":[");
 
     for (i = 0; i < snap->nsessions; i++) {
         if (i) {
@@ -657,6 +664,89 @@ ngx_http_dualcam_status_prometheus(ngx_http_dualcam_status_out_t *o,
         "Finished uploads held in the zone.");
     ngx_http_dualcam_status_printf(o, "dualcam_zone_recent %ui\n",
                                    snap->nrecent);
+
+    ngx_http_dualcam_status_prometheus_notify(o, t);
+}
+
+
+/* the event notifications (dualcam_notify) of the servers of this zone */
+
+static void
+ngx_http_dualcam_status_json_notify(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_totals_t *t)
+{
+    ngx_http_dualcam_status_printf(o,
+        ",\"notify\":{\"events\":%uL,\"sent\":%uL,\"failed_attempts\":%uL,"
+        "\"pending\":%uL,\"dead_lettered\":%uL,\"last_sent\":",
+        t->notify_events, t->notify_sent, t->notify_failed,
+        t->notify_pending, t->notify_dead);
+
+    if (t->notify_last_sent_ms) {
+        ngx_http_dualcam_status_time(o, t->notify_last_sent_ms);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null");
+    }
+
+    ngx_http_dualcam_status_printf(o, ",\"last_error\":");
+
+    if (t->notify_last_error_ms) {
+        ngx_http_dualcam_status_string(o, t->notify_last_error,
+                                       t->notify_last_error_len);
+        ngx_http_dualcam_status_printf(o, ",\"last_error_time\":");
+        ngx_http_dualcam_status_time(o, t->notify_last_error_ms);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null,\"last_error_time\":null");
+    }
+
+    ngx_http_dualcam_status_printf(o, "}");
+}
+
+
+static void
+ngx_http_dualcam_status_prometheus_notify(ngx_http_dualcam_status_out_t *o,
+    ngx_stream_dualcam_zone_totals_t *t)
+{
+    ngx_http_dualcam_status_metric(o, "dualcam_notify_events_total",
+        "counter", "Events written to a dualcam_notify spool.");
+    ngx_http_dualcam_status_printf(o, "dualcam_notify_events_total %uL\n",
+                                   t->notify_events);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_notify_sent_total",
+        "counter", "Events a receiver answered with 2xx.");
+    ngx_http_dualcam_status_printf(o, "dualcam_notify_sent_total %uL\n",
+                                   t->notify_sent);
+
+    ngx_http_dualcam_status_metric(o,
+        "dualcam_notify_failed_attempts_total", "counter",
+        "Deliveries that failed (and are retried).");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_notify_failed_attempts_total %uL\n", t->notify_failed);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_notify_pending", "gauge",
+        "Events in the spools, not delivered yet.");
+    ngx_http_dualcam_status_printf(o, "dualcam_notify_pending %uL\n",
+                                   t->notify_pending);
+
+    ngx_http_dualcam_status_metric(o, "dualcam_notify_dead_lettered_total",
+        "counter", "Events moved to failed/ after dualcam_notify_max_age.");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_notify_dead_lettered_total %uL\n", t->notify_dead);
+
+    ngx_http_dualcam_status_metric(o,
+        "dualcam_notify_last_sent_timestamp_seconds", "gauge",
+        "When an event was last delivered (0: never).");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_notify_last_sent_timestamp_seconds %uL.%03uL\n",
+        t->notify_last_sent_ms / 1000, t->notify_last_sent_ms % 1000);
+
+    ngx_http_dualcam_status_metric(o,
+        "dualcam_notify_last_error_timestamp_seconds", "gauge",
+        "When a delivery last failed (0: never).");
+    ngx_http_dualcam_status_printf(o,
+        "dualcam_notify_last_error_timestamp_seconds %uL.%03uL\n",
+        t->notify_last_error_ms / 1000, t->notify_last_error_ms % 1000);
 }
 
 

@@ -112,12 +112,21 @@ static ngx_stream_dualcam_stage_t  ngx_stream_dualcam_stages[] = {
       ngx_stream_dualcam_sidecar_prepare, ngx_stream_dualcam_sidecar_run,
       ngx_stream_dualcam_sidecar_undo, NULL },
 
+    { "notify", NGX_STREAM_DUALCAM_STAGE, 0,
+      ngx_stream_dualcam_notify_prepare, ngx_stream_dualcam_notify_run,
+      ngx_stream_dualcam_notify_undo, NULL },
+
     { "sync sidecars", NGX_STREAM_DUALCAM_SYNC_FILES, 0,
       NULL, NULL, NULL, NULL },
 
     { "publish", NGX_STREAM_DUALCAM_STAGE, 0,
       NULL, ngx_stream_dualcam_publish_run,
       ngx_stream_dualcam_publish_undo, NULL },
+
+    { "notify publish", NGX_STREAM_DUALCAM_STAGE, 0,
+      NULL, ngx_stream_dualcam_notify_publish_run,
+      ngx_stream_dualcam_notify_publish_undo,
+      ngx_stream_dualcam_notify_report },
 
     { "sync directories", NGX_STREAM_DUALCAM_SYNC_DIRECTORIES, 0,
       NULL, NULL, NULL, NULL },

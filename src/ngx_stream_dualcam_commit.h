@@ -197,4 +197,21 @@ size_t ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm);
 u_char *ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm);
 
 
+/*
+ * The "stored" event, src/ngx_stream_dualcam_outbox.c: written after the
+ * sidecar (synced with it), linked into the spool after "publish"
+ * (before the directories are synced), handed to the delivery in the
+ * event loop afterwards.  cm->notify: the server's notify configuration
+ * (set by the caller, or NULL), then the stages' state.
+ */
+ngx_int_t ngx_stream_dualcam_notify_prepare(ngx_stream_dualcam_commit_t *cm,
+    ngx_pool_t *pool);
+ngx_int_t ngx_stream_dualcam_notify_run(ngx_stream_dualcam_commit_t *cm);
+void ngx_stream_dualcam_notify_undo(ngx_stream_dualcam_commit_t *cm);
+ngx_int_t ngx_stream_dualcam_notify_publish_run(
+    ngx_stream_dualcam_commit_t *cm);
+void ngx_stream_dualcam_notify_publish_undo(ngx_stream_dualcam_commit_t *cm);
+void ngx_stream_dualcam_notify_report(ngx_stream_dualcam_commit_t *cm);
+
+
 #endif /* _NGX_STREAM_DUALCAM_COMMIT_H_INCLUDED_ */

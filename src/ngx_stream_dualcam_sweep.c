@@ -34,6 +34,8 @@ static void ngx_stream_dualcam_sweep_dir(ngx_stream_dualcam_sweeper_t *sw,
     u_char *dir, size_t len, ngx_uint_t depth, time_t timeout);
 static void ngx_stream_dualcam_sweep_file(ngx_stream_dualcam_sweeper_t *sw,
     u_char *path, size_t len, time_t mtime);
+static ngx_uint_t ngx_stream_dualcam_sweep_skipped(
+    ngx_stream_dualcam_sweeper_t *sw, u_char *path, size_t len);
 static void ngx_stream_dualcam_sweep_error(ngx_stream_dualcam_sweeper_t *sw,
     ngx_err_t err, const char *op, u_char *path);
 
@@ -42,8 +44,31 @@ ngx_int_t
 ngx_stream_dualcam_sweeper_init(ngx_conf_t *cf,
     ngx_stream_dualcam_sweeper_t *sw)
 {
+    if (ngx_array_init(&sw->skip, cf->pool, 1, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_array_init(&sw->paths, cf->pool, 2,
                           sizeof(ngx_stream_dualcam_sweep_t));
+}
+
+
+ngx_int_t
+ngx_stream_dualcam_sweeper_skip(ngx_stream_dualcam_sweeper_t *sw,
+    ngx_str_t *dir)
+{
+    ngx_str_t  *s;
+
+    s = ngx_array_push(&sw->skip);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    *s = *dir;
+
+    return NGX_OK;
 }
 
 
@@ -340,7 +365,9 @@ ngx_stream_dualcam_sweep_dir(ngx_stream_dualcam_sweeper_t *sw, u_char *dir,
         }
 
         if (ngx_is_dir(&fi)) {
-            if (depth < NGX_MAX_PATH_LEVEL) {
+            if (depth < NGX_MAX_PATH_LEVEL
+                && !ngx_stream_dualcam_sweep_skipped(sw, path, len + 1 + n))
+            {
                 ngx_stream_dualcam_sweep_dir(sw, path, len + 1 + n,
                                              depth + 1, timeout);
             }
@@ -434,4 +461,25 @@ ngx_stream_dualcam_sweep_error(ngx_stream_dualcam_sweeper_t *sw,
         sw->err = err;
         ngx_sprintf(sw->error, "%s \"%s\" failed%Z", op, path);
     }
+}
+
+
+/* an event spool inside a temp path holds events, not partials */
+
+static ngx_uint_t
+ngx_stream_dualcam_sweep_skipped(ngx_stream_dualcam_sweeper_t *sw,
+    u_char *path, size_t len)
+{
+    ngx_uint_t   i;
+    ngx_str_t   *s;
+
+    s = sw->skip.elts;
+
+    for (i = 0; i < sw->skip.nelts; i++) {
+        if (s[i].len == len && ngx_strncmp(s[i].data, path, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

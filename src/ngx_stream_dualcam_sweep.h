@@ -33,6 +33,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t               paths;        /* ngx_stream_dualcam_sweep_t */
+    ngx_array_t               skip;         /* ngx_str_t: not swept */
     ngx_msec_t                interval;
     ngx_event_t               timer;
 #if (NGX_THREADS)
@@ -56,6 +57,9 @@ ngx_int_t ngx_stream_dualcam_sweeper_init(ngx_conf_t *cf,
 /* a temp path to sweep (each once, with its shortest timeout) */
 ngx_int_t ngx_stream_dualcam_sweeper_add(ngx_stream_dualcam_sweeper_t *sw,
     ngx_path_t *path, time_t timeout);
+/* a directory in a temp path that is not swept (an event spool) */
+ngx_int_t ngx_stream_dualcam_sweeper_skip(ngx_stream_dualcam_sweeper_t *sw,
+    ngx_str_t *dir);
 /* in the first worker */
 ngx_int_t ngx_stream_dualcam_sweeper_start(ngx_cycle_t *cycle,
     ngx_stream_dualcam_sweeper_t *sw);

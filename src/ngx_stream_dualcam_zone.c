@@ -1045,3 +1045,84 @@ ngx_stream_dualcam_now_ms(void)
 
     return (uint64_t) tp->sec * 1000 + tp->msec;
 }
+
+
+/*
+ * The notify counters; zone is a server's "dualcam zone=", the events
+ * of a receiver count there.  Pending never goes below 0: an event that
+ * a killed worker wrote but had not counted yet is still delivered.
+ */
+
+void
+ngx_stream_dualcam_zone_notify(ngx_shm_zone_t *zone,
+    ngx_stream_dualcam_notify_stat_e what, uint64_t created_ms,
+    ngx_str_t *error)
+{
+    uint64_t                           now;
+    ngx_stream_dualcam_zone_sh_t      *sh;
+    ngx_stream_dualcam_zone_ctx_t     *ctx;
+    ngx_stream_dualcam_zone_totals_t  *t;
+
+    if (zone == NULL || zone->data == NULL) {
+        return;
+    }
+
+    ctx = zone->data;
+
+    if (ctx->sh == NULL) {
+        return;
+    }
+
+    now = ngx_stream_dualcam_now_ms();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sh = ctx->sh;
+    t = &sh->totals;
+
+    switch (what) {
+
+    case NGX_STREAM_DUALCAM_NOTIFY_WRITTEN:
+        t->notify_events++;
+        t->notify_pending++;
+        break;
+
+    case NGX_STREAM_DUALCAM_NOTIFY_LOADED:
+        if (created_ms < sh->start_ms) {
+            t->notify_pending++;
+        }
+        break;
+
+    case NGX_STREAM_DUALCAM_NOTIFY_SENT:
+        t->notify_sent++;
+        t->notify_last_sent_ms = now;
+        if (t->notify_pending) {
+            t->notify_pending--;
+        }
+        break;
+
+    case NGX_STREAM_DUALCAM_NOTIFY_ATTEMPT_FAILED:
+        t->notify_failed++;
+        t->notify_last_error_ms = now;
+
+        if (error) {
+            t->notify_last_error_len = ngx_min(error->len,
+                                            NGX_STREAM_DUALCAM_NOTIFY_ERROR);
+            ngx_memcpy(t->notify_last_error, error->data,
+                       t->notify_last_error_len);
+        }
+        break;
+
+    case NGX_STREAM_DUALCAM_NOTIFY_DEAD:
+        t->notify_dead++;
+        /* fall through */
+
+    default: /* NGX_STREAM_DUALCAM_NOTIFY_GONE */
+        if (t->notify_pending) {
+            t->notify_pending--;
+        }
+        break;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}

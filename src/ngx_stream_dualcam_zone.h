@@ -76,6 +76,21 @@ void ngx_stream_dualcam_zone_device_status(
 void ngx_stream_dualcam_zone_session_end(ngx_stream_dualcam_zone_sess_t *zs,
     dualcam_result_e result);
 
+/* what happened to an event, for the notify counters */
+typedef enum {
+    NGX_STREAM_DUALCAM_NOTIFY_WRITTEN = 0,  /* a new event: pending */
+    NGX_STREAM_DUALCAM_NOTIFY_LOADED,       /* found in a spool: pending if
+                                               older than the zone */
+    NGX_STREAM_DUALCAM_NOTIFY_SENT,
+    NGX_STREAM_DUALCAM_NOTIFY_ATTEMPT_FAILED,   /* error says why */
+    NGX_STREAM_DUALCAM_NOTIFY_DEAD,
+    NGX_STREAM_DUALCAM_NOTIFY_GONE          /* its file went away */
+} ngx_stream_dualcam_notify_stat_e;
+
+void ngx_stream_dualcam_zone_notify(ngx_shm_zone_t *zone,
+    ngx_stream_dualcam_notify_stat_e what, uint64_t created_ms,
+    ngx_str_t *error);
+
 /* the wall clock in ms, as the zone, the sidecars and the logs print it */
 uint64_t ngx_stream_dualcam_now_ms(void);
 
@@ -86,6 +101,7 @@ uint64_t ngx_stream_dualcam_now_ms(void);
  */
 
 #define NGX_STREAM_DUALCAM_STATUS_CODES  32    /* STATUS 0..31, then other */
+#define NGX_STREAM_DUALCAM_NOTIFY_ERROR  160   /* the last delivery error */
 /* "[ipv6]:port"; a longer (unix) peer text is cut to this */
 #define NGX_STREAM_DUALCAM_ADDR_LEN                                        \
     (NGX_INET6_ADDRSTRLEN + sizeof("[]:65535") - 1)
@@ -104,6 +120,17 @@ typedef struct {
     uint64_t                  status_other;
     uint64_t                  evicted;    /* recent entries evicted early */
     uint64_t                  dropped;    /* entries that found no room */
+
+    /* event notifications (ngx_stream_dualcam_notify.h) */
+    uint64_t                  notify_events;      /* written to a spool */
+    uint64_t                  notify_sent;        /* answered 2xx */
+    uint64_t                  notify_failed;      /* attempts that failed */
+    uint64_t                  notify_dead;        /* moved to failed/ */
+    uint64_t                  notify_pending;     /* in the spools */
+    uint64_t                  notify_last_sent_ms;
+    uint64_t                  notify_last_error_ms;
+    size_t                    notify_last_error_len;
+    u_char                    notify_last_error[NGX_STREAM_DUALCAM_NOTIFY_ERROR];
 } ngx_stream_dualcam_zone_totals_t;
 
 
