@@ -505,11 +505,16 @@ ngx_stream_dualcam_store_abort(ngx_stream_dualcam_part_t *part,
         && ngx_stream_dualcam_store_flush(part) == NGX_OK
         && ngx_fd_info(part->file.fd, &fi) != NGX_FILE_ERROR)
     {
-        if (ngx_file_size(&fi) > (off_t) verified) {
-            (void) ftruncate(part->file.fd, (off_t) verified);
-        }
+        /* a partial longer than its verified prefix must not be kept */
 
-        if (verified > 0 && ngx_file_size(&fi) > 0) {
+        if (ngx_file_size(&fi) > (off_t) verified
+            && ftruncate(part->file.fd, (off_t) verified) == -1)
+        {
+            ngx_log_error(NGX_LOG_CRIT, part->file.log, ngx_errno,
+                          "ftruncate(\"%s\", %uL) failed",
+                          part->file.name.data, verified);
+
+        } else if (verified > 0 && ngx_file_size(&fi) > 0) {
             ngx_log_debug2(NGX_LOG_DEBUG_STREAM, part->file.log, 0,
                            "dualcam partial \"%s\" kept, %uL bytes",
                            part->file.name.data, verified);
