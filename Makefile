@@ -36,10 +36,10 @@ EXTRA_LDFLAGS ?=
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || \
               echo -lcheck -lsubunit -lm -lrt -pthread)
 
-.PHONY: all deps module sim unit unit-asan test test-unit test-integration \
+.PHONY: all deps module sim mp4 unit unit-asan test test-unit test-integration \
         run clean FORCE
 
-all: module sim
+all: module sim mp4
 
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
@@ -116,6 +116,13 @@ $(B)/dualcam-sim: $(SIM_SRC) $(wildcard sim/*.h) $(B)/libdualcam.a
 	    $(B)/libdualcam.a -lssl -lcrypto -lm $(EXTRA_LDFLAGS) -o $@
 
 sim: $(B)/dualcam-sim
+
+# --- dualcam-mp4, the remuxer for archives ----------------------------------
+
+$(B)/dualcam-mp4: tools/dualcam-mp4.c $(B)/libdualcam.a
+	$(CC) $(CFLAGS_CORE) tools/dualcam-mp4.c $(B)/libdualcam.a -o $@
+
+mp4: $(B)/dualcam-mp4
 
 # --- the nginx module -------------------------------------------------------
 

@@ -31,6 +31,7 @@
     DUALCAM_SUITE(pair)                                                       \
     DUALCAM_SUITE(json)                                                       \
     DUALCAM_SUITE(init)                                                       \
+    DUALCAM_SUITE(mp4)                                                        \
     /* the list ends here */
 
 
