@@ -30,6 +30,7 @@
 
 
 static int dualcam_cli_usage(void);
+static int dualcam_cli_help(void);
 static int dualcam_cli_read(int fd, unsigned char *buf, off_t off,
     size_t *n, const char *name);
 static int dualcam_cli_write(int fd, const unsigned char *p, size_t n,
@@ -41,8 +42,30 @@ static int
 dualcam_cli_usage(void)
 {
     fprintf(stderr, "usage: dualcam-mp4 [--info] [--fps N[/D]] [--no-audio] "
-            "IN [OUT]\n");
+            "IN [OUT]\n       dualcam-mp4 --help\n");
     return 2;
+}
+
+
+static int
+dualcam_cli_help(void)
+{
+    printf("usage: dualcam-mp4 [options] IN [OUT]\n"
+           "\n"
+           "A DualCam recording (PTMF records or plain H.265 Annex B) into an\n"
+           "MP4 without re-encoding: hvc1 video, FLAC audio, moov first.\n"
+           "OUT defaults to IN with the extension .mp4; it is never\n"
+           "overwritten.\n"
+           "\n"
+           "  --info        print what the sidecar's \"mp4\" object would\n"
+           "                say (JSON), write nothing\n"
+           "  --fps N[/D]   the frame rate of plain Annex B (default 20)\n"
+           "  --no-audio    leave the audio out\n"
+           "  --help        this text\n"
+           "\n"
+           "Exit status: 0 done, 1 the recording is refused (the reason on\n"
+           "stderr), 2 usage or I/O error.\n");
+    return 0;
 }
 
 
@@ -137,7 +160,10 @@ main(int argc, char **argv)
     conf.audio = 1;
 
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--info") == 0) {
+        if (strcmp(argv[i], "--help") == 0) {
+            return dualcam_cli_help();
+
+        } else if (strcmp(argv[i], "--info") == 0) {
             info = 1;
 
         } else if (strcmp(argv[i], "--no-audio") == 0) {
