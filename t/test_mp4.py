@@ -1,0 +1,330 @@
+"""The MP4 of a recording (issue 10), checked by Debian's ffmpeg/ffprobe as
+the independent oracle: build/dualcam-mp4 on both real DualCam recordings
+and on plain Annex B H.265 made here with ffmpeg's libx265 (multi-slice
+frames; a stream that starts before its first IRAP picture).
+
+- ffprobe: codec hevc, tag hvc1, every frame, the duration from the
+  timestamps, the display size;
+- ffmpeg -f framemd5: the MP4's decoded video equals the raw stream's,
+  frame for frame;
+- the audio decodes to exactly what ffmpeg's own G.711 decoder makes of
+  the chunks, sample for sample;
+- moov precedes mdat.
+"""
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import unittest
+
+from harness import ROOT
+
+TOOL = os.path.join(ROOT, 'build', 'dualcam-mp4')
+VIDEO = os.path.join(ROOT, '..', 'shared', 'fixtures', 'video')
+FIXTURES = [
+    # name, frames, key frames, audio chunks, seconds
+    ('dualcam-front-20241101T070713Z.h265', 20, 1, 25, 1.0),
+    ('dualcam-front-20241101T095040Z.h265', 60, 3, 75, 3.0),
+]
+
+
+def have_ffmpeg():
+    return shutil.which('ffmpeg') and shutil.which('ffprobe')
+
+
+def ptmf_records(data):
+    """(type, timestamp, payload) of each PTMF record, by its length."""
+    out = []
+    off = 0
+    while off < len(data):
+        assert data[off:off + 4] == b'PTMF', off
+        length, ts = struct.unpack('<II', data[off + 24:off + 32])
+        out.append((chr(data[off + 5]), ts,
+                    data[off + 36:off + 36 + length]))
+        off += 36 + length
+    assert off == len(data)
+    return out
+
+
+def nal_units(stream):
+    """(offset of the start code, NAL unit) of plain Annex B."""
+    starts = []
+    i = stream.find(b'\x00\x00\x01')
+    while i >= 0:
+        starts.append(i)
+        i = stream.find(b'\x00\x00\x01', i + 3)
+    out = []
+    for k, s in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(stream)
+        nal = stream[s + 3:end].rstrip(b'\x00')
+        begin = s - 1 if s > 0 and stream[s - 1] == 0 else s
+        out.append((begin, nal))
+    return out
+
+
+def access_units(stream):
+    """Start offsets of the access units (H.265 7.4.2.4.4) and whether
+    each is IRAP."""
+    aus = []
+    have_vcl = False
+    for off, nal in nal_units(stream):
+        t = (nal[0] >> 1) & 0x3f
+        first = t < 32 and len(nal) > 2 and nal[2] & 0x80
+        starts = first or 32 <= t <= 35 or t == 39
+        if starts and (have_vcl or not aus):
+            aus.append([off, False])
+            have_vcl = False
+        if t < 32:
+            have_vcl = True
+            if 16 <= t <= 23:
+                aus[-1][1] = True
+    return aus
+
+
+def top_boxes(data):
+    out = []
+    off = 0
+    while off < len(data):
+        size, kind = struct.unpack('>I4s', data[off:off + 8])
+        if size == 1:
+            size = struct.unpack('>Q', data[off + 8:off + 16])[0]
+        assert size >= 8, (off, size)
+        out.append(kind.decode())
+        off += size
+    assert off == len(data)
+    return out
+
+
+@unittest.skipUnless(have_ffmpeg(), 'ffmpeg/ffprobe not installed '
+                     '(make deps installs them)')
+class Oracle(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='dualcam-mp4-')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def remux(self, src, *args):
+        out = self.path(os.path.basename(src) + '.mp4')
+        r = subprocess.run([TOOL] + list(args) + [src, out],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = subprocess.run([TOOL, '--info'] + list(args) + [src],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(info.returncode, 0, info.stderr)
+        return out, json.loads(info.stdout)
+
+    def probe(self, path):
+        r = subprocess.run(['ffprobe', '-v', 'error', '-count_frames',
+                            '-show_streams', '-show_format', '-of', 'json',
+                            path], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def framemd5(self, *args):
+        r = subprocess.run(['ffmpeg', '-v', 'error'] + list(args)
+                           + ['-map', '0:v', '-f', 'framemd5', '-'],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [line.rsplit(',', 1)[1].strip()
+                for line in r.stdout.splitlines()
+                if line and not line.startswith('#')]
+
+    def pcm(self, *args):
+        r = subprocess.run(['ffmpeg', '-v', 'error'] + list(args)
+                           + ['-map', '0:a', '-f', 's16le', '-'],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def check_moov_first(self, path):
+        with open(path, 'rb') as f:
+            data = f.read()
+        self.assertEqual(top_boxes(data), ['ftyp', 'moov', 'mdat'])
+        return data
+
+    def test_fixtures(self):
+        for name, frames, keys, chunks, seconds in FIXTURES:
+            with self.subTest(fixture=name):
+                src = os.path.join(VIDEO, name)
+                with open(src, 'rb') as f:
+                    records = ptmf_records(f.read())
+
+                out, info = self.remux(src)
+                self.check_moov_first(out)
+
+                self.assertEqual(info['container'], 'ptmf')
+                self.assertEqual(info['codec'], 'hvc1.1.6.L93.B0')
+                self.assertEqual((info['width'], info['height']),
+                                 (1280, 720))
+                self.assertEqual(info['frames'], frames)
+                self.assertEqual(info['key_frames'], keys)
+                self.assertEqual(info['dropped'], 0)
+                self.assertEqual(info['size'], os.path.getsize(out))
+                self.assertEqual(info['audio']['source'], 'pcm_alaw')
+                self.assertEqual(info['audio']['samples'], chunks * 320)
+
+                p = self.probe(out)
+                v = [s for s in p['streams'] if s['codec_type'] == 'video']
+                a = [s for s in p['streams'] if s['codec_type'] == 'audio']
+                self.assertEqual(len(v), 1)
+                self.assertEqual(len(a), 1)
+                v, a = v[0], a[0]
+                self.assertEqual(v['codec_name'], 'hevc')
+                self.assertEqual(v['codec_tag_string'], 'hvc1')
+                self.assertEqual((v['width'], v['height']), (1280, 720))
+                self.assertEqual(int(v['nb_read_frames']), frames)
+                self.assertLess(abs(float(v['duration']) - seconds), 0.05)
+                self.assertEqual(a['codec_name'], 'flac')
+                self.assertEqual(a['codec_tag_string'], 'fLaC')
+                self.assertEqual(int(a['sample_rate']), 8000)
+                self.assertEqual(int(a['nb_read_frames']), chunks)
+
+                # the camera's own timing: the first audio chunk starts
+                # when its timestamp says, after the first frame's
+                first_v = records[0][1]
+                first_a = [ts for t, ts, _ in records if t == 'A'][0]
+                self.assertAlmostEqual(float(a['start_time']),
+                                       (first_a - first_v) / 1e6, places=2)
+
+                # frame for frame: the video records as plain Annex B
+                raw = self.path('raw.h265')
+                with open(raw, 'wb') as f:
+                    f.write(b''.join(p for t, _, p in records if t != 'A'))
+                want = self.framemd5('-f', 'hevc', '-i', raw)
+                got = self.framemd5('-i', out)
+                self.assertEqual(len(want), frames)
+                self.assertEqual(got, want)
+
+                # sample for sample: ffmpeg's own A-law decoder
+                alaw = self.path('raw.alaw')
+                with open(alaw, 'wb') as f:
+                    f.write(b''.join(p[4:] for t, _, p in records
+                                     if t == 'A'))
+                want = self.pcm('-f', 'alaw', '-ar', '8000', '-ac', '1',
+                                '-i', alaw)
+                got = self.pcm('-i', out)
+                self.assertEqual(len(got), chunks * 320 * 2)
+                self.assertTrue(got == want, 'the audio differs')
+
+    def test_no_audio(self):
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        out, info = self.remux(src, '--no-audio')
+        self.assertIsNone(info['audio'])
+        p = self.probe(out)
+        self.assertEqual([s['codec_type'] for s in p['streams']], ['video'])
+
+    def x265(self, name, frames, params, size='350x198'):
+        """Plain Annex B from libx265; 350x198 is cropped from 352x200
+        by the SPS's conformance window."""
+        out = self.path(name)
+        r = subprocess.run(
+            ['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i',
+             'testsrc2=size=%s:rate=25' % size, '-frames:v', str(frames),
+             '-pix_fmt', 'yuv420p', '-c:v', 'libx265', '-x265-params',
+             'log-level=error:' + params, '-f', 'hevc', out],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, 'rb') as f:
+            return out, f.read()
+
+    def test_annexb_slices(self):
+        raw, data = self.x265('slices.h265', 30,
+                              'bframes=0:slices=4:keyint=10:min-keyint=10:'
+                              'scenecut=0:repeat-headers=1')
+
+        # several slices per frame, really
+        slices = [n for _, n in nal_units(data)
+                  if (n[0] >> 1) & 0x3f < 32]
+        self.assertGreater(len(slices), 30 * 2)
+
+        out, info = self.remux(raw, '--fps', '25')
+        self.check_moov_first(out)
+        self.assertEqual(info['container'], 'annexb')
+        self.assertEqual((info['width'], info['height']), (350, 198))
+        self.assertEqual(info['frames'], 30)
+        self.assertEqual(info['key_frames'], 3)
+        self.assertIsNone(info['audio'])
+
+        p = self.probe(out)
+        v = p['streams'][0]
+        self.assertEqual(v['codec_tag_string'], 'hvc1')
+        self.assertEqual((v['width'], v['height']), (350, 198))
+        self.assertEqual(int(v['nb_read_frames']), 30)
+        self.assertLess(abs(float(v['duration']) - 1.2), 0.04)
+
+        want = self.framemd5('-f', 'hevc', '-i', raw)
+        self.assertEqual(len(want), 30)
+        self.assertEqual(self.framemd5('-i', out), want)
+
+    def test_annexb_before_first_irap(self):
+        _, data = self.x265('full.h265', 24,
+                            'bframes=0:keyint=8:min-keyint=8:scenecut=0:'
+                            'repeat-headers=1')
+        aus = access_units(data)
+        self.assertEqual(len(aus), 24)
+        self.assertEqual([k for k, (_, irap) in enumerate(aus) if irap],
+                         [0, 8, 16])
+
+        # from the third frame: 6 frames before the next IRAP
+        cut = self.path('cut.h265')
+        with open(cut, 'wb') as f:
+            f.write(data[aus[2][0]:])
+        from_irap = self.path('irap.h265')
+        with open(from_irap, 'wb') as f:
+            f.write(data[aus[8][0]:])
+
+        out, info = self.remux(cut, '--fps', '25')
+        self.assertEqual(info['dropped'], 6)
+        self.assertEqual(info['frames'], 16)
+        self.assertEqual(info['key_frames'], 2)
+
+        want = self.framemd5('-f', 'hevc', '-i', from_irap)
+        self.assertEqual(len(want), 16)
+        self.assertEqual(self.framemd5('-i', out), want)
+
+    def test_refused(self):
+        # B-frames need a composition offset table: refused, not wrong
+        raw, _ = self.x265('b.h265', 10, 'bframes=2:keyint=10')
+        r = subprocess.run([TOOL, '--info', raw], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('reordered pictures', json.loads(r.stdout)['error'])
+
+        bad = self.path('bad.h265')
+        with open(os.path.join(VIDEO, FIXTURES[0][0]), 'rb') as f:
+            data = bytearray(f.read())
+        data[24:28] = struct.pack('<I', 1 << 30)
+        with open(bad, 'wb') as f:
+            f.write(data)
+        r = subprocess.run([TOOL, bad], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('a payload of 1073741824 bytes', r.stderr)
+        self.assertFalse(os.path.exists(self.path('bad.mp4')))
+        self.assertEqual(sorted(os.listdir(self.dir)),
+                         ['b.h265', 'bad.h265'])
+
+    def test_never_overwrites(self):
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        out = self.path('x.mp4')
+        with open(out, 'w') as f:
+            f.write('mine')
+        r = subprocess.run([TOOL, src, out], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2)
+        with open(out) as f:
+            self.assertEqual(f.read(), 'mine')
+        self.assertEqual(os.listdir(self.dir), ['x.mp4'])
+
+
+if __name__ == '__main__':
+    unittest.main()
