@@ -250,7 +250,10 @@ typedef struct {
 
 
 typedef struct {
-    uint64_t                  max_file_size;    /* bytes, 0: no limit */
+    uint64_t                  max_file_size;    /* bytes, 0: no limit; on
+                                                   the bytes received (a
+                                                   START that cannot fit
+                                                   is refused at once) */
     size_t                    buffer_size;      /* largest frame accepted,
                                                    >= DUALCAM_DATA_FRAME_MAX */
     unsigned                  max_crc_errors;   /* per file, 0: no limit */

@@ -806,7 +806,7 @@ dualcam_server_start(dualcam_server_t *s, const unsigned char *p,
     dualcam_action_t *act)
 {
     uint32_t         total;
-    uint64_t         size;
+    uint64_t         size, least;
     dualcam_file_t  *f;
 
     f = &s->file;
@@ -830,12 +830,21 @@ dualcam_server_start(dualcam_server_t *s, const unsigned char *p,
 
     size = f->path_mode ? total : (uint64_t) total * DUALCAM_PACKET_SIZE;
 
-    if (s->conf.max_file_size && size > s->conf.max_file_size) {
+    /*
+     * In packets START only bounds the size: the last packet holds 1 to
+     * 1024 bytes.  Refused here is only a file that exceeds the limit
+     * even at its smallest; one that may fit is measured as it arrives
+     * (dualcam_server_data()).
+     */
+
+    least = f->path_mode ? size : size - (DUALCAM_PACKET_SIZE - 1);
+
+    if (s->conf.max_file_size && least > s->conf.max_file_size) {
         dualcam_server_fail(s, DUALCAM_RESULT_PROTOCOL_ERROR,
                             DUALCAM_LOG_INFO,
-                            "%s of up to %llu bytes (START %u) exceeds the "
-                            "%llu-byte limit", f->name,
-                            (unsigned long long) size, (unsigned) total,
+                            "%s of at least %llu bytes (START %u) exceeds "
+                            "the %llu-byte limit", f->name,
+                            (unsigned long long) least, (unsigned) total,
                             (unsigned long long) s->conf.max_file_size);
         return DUALCAM_NEXT;
     }
@@ -1035,6 +1044,19 @@ dualcam_server_data(dualcam_server_t *s, unsigned cmd,
     }
 
     s->crc = crc;
+
+    /* the limit on what arrived: only a short last packet tells the size */
+
+    if (s->conf.max_file_size && s->write_pos + n > s->conf.max_file_size) {
+        dualcam_server_fail(s, DUALCAM_RESULT_PROTOCOL_ERROR,
+                            DUALCAM_LOG_INFO,
+                            "%s has %llu bytes with packet %u of %u, over "
+                            "the %llu-byte limit", f->name,
+                            (unsigned long long) (s->write_pos + n),
+                            (unsigned) f->packets + 1, (unsigned) f->total,
+                            (unsigned long long) s->conf.max_file_size);
+        return DUALCAM_NEXT;
+    }
 
     memset(act, 0, sizeof(dualcam_action_t));
     act->type = DUALCAM_ACT_FILE_WRITE;

@@ -417,15 +417,15 @@ START_TEST(test_bad_start_too_large)
 {
     dualcam_b_t  b;
 
-    /* packets: total * 1024 is the bound */
+    /* packets: refused at once when even the smallest file is too big */
 
     dualcam_b_init(&b);
     b.conf.max_file_size = 10000;
     dualcam_script_hello(&b.sc, 5, DUALCAM_B_IMEI, 0x04);
-    dualcam_script_start(&b.sc, 10);
+    dualcam_script_start(&b.sc, 11);
     dualcam_b_run(&b, DUALCAM_RESULT_PROTOCOL_ERROR);
     ck_assert_uint_eq(b.h.opens, 0);
-    ck_assert(dualcam_harness_logged(&b.h, "10240"));
+    ck_assert(dualcam_harness_logged(&b.h, "at least 10241 bytes"));
     dualcam_b_free(&b);
 
     dualcam_b_init(&b);
@@ -559,6 +559,69 @@ END_TEST
 
 
 /* every metadata length 0..64 but the valid ones, for each version */
+
+/*
+ * dualcam_max_file_size in packets is on the bytes received: a 900-byte
+ * photo under a 1000-byte limit is stored.  For sizes up to 2 KiB past
+ * the limit: stored when it fits; refused before FILE_OPEN only when
+ * START x 1024 - 1023 exceeds the limit; otherwise ended at the packet
+ * that goes over, with nothing committed.  Every size within a packet
+ * of the limit and at each packet edge is tried, others sparsely.
+ */
+
+START_TEST(test_bad_max_size_received)
+{
+    size_t       size, total, limit;
+    dualcam_b_t  b;
+
+    static const size_t  limits[] = { 1000, 1024, 3077, 4096 };
+
+    limit = limits[_i];
+
+    for (size = 1; size <= limit + 2048; size++) {
+
+        if (size + 1030 < limit || size > limit + 1030) {
+            if (size % 1024 > 1 && size % 1024 < 1023 && size % 97 != 0) {
+                continue;
+            }
+        }
+
+        total = (size + 1023) / 1024;
+
+        dualcam_b_init(&b);
+        b.conf.max_file_size = limit;
+        dualcam_script_hello(&b.sc, 5, DUALCAM_B_IMEI, 0x04);
+        dualcam_script_start(&b.sc, (uint32_t) total);
+        dualcam_script_sync(&b.sc, 1);
+        dualcam_script_file(&b.sc, dualcam_b_data, size, 0);
+        dualcam_script_hello(&b.sc, 5, DUALCAM_B_IMEI, 0x00);
+
+        if (size <= limit) {
+            dualcam_b_run(&b, DUALCAM_RESULT_OK);
+            ck_assert_uint_eq(b.h.commits, 1);
+            ck_assert_uint_eq(b.h.files[0].len, size);
+
+        } else if (total * 1024 - 1023 > limit) {
+            dualcam_b_run(&b, DUALCAM_RESULT_PROTOCOL_ERROR);
+            ck_assert_uint_eq(b.h.opens, 0);
+            ck_assert(dualcam_harness_logged(&b.h, "at least"));
+
+        } else {
+            dualcam_b_run(&b, DUALCAM_RESULT_PROTOCOL_ERROR);
+            ck_assert_uint_eq(b.h.opens, 1);
+            ck_assert_uint_eq(b.h.commits, 0);
+            ck_assert_uint_eq(b.h.aborts, 1);
+
+            /* what was verified before the last packet is kept */
+            ck_assert_uint_eq(b.h.abort_received, (total - 1) * 1024);
+            ck_assert(dualcam_harness_logged(&b.h, "over the"));
+        }
+
+        dualcam_b_free(&b);
+    }
+}
+END_TEST
+
 
 START_TEST(test_bad_metadata_lengths)
 {
@@ -708,6 +771,7 @@ badinput_suite(void)
     tcase_add_test(tc, test_bad_imei);
     tcase_add_test(tc, test_bad_truncated);
     tcase_add_test(tc, test_bad_metadata_lengths);
+    tcase_add_loop_test(tc, test_bad_max_size_received, 0, 4);
     tcase_add_test(tc, test_bad_random);
     suite_add_tcase(s, tc);
 
