@@ -33,6 +33,8 @@ ngx_stream_dualcam quick start (nginx in the foreground, Ctrl-C stops it)
   devices connect to   port 5232 (TCP) on this host
   finished files in    $var/store/<IMEI>/  (+ .json sidecar per file)
   partial uploads in   $var/store/.tmp/
+  the page             http://127.0.0.1:8080/dualcam/status  (open it in a
+                       browser: live uploads, photos, clips)
   status               curl http://127.0.0.1:8080/dualcam/status
                        curl 'http://127.0.0.1:8080/dualcam/status?format=prometheus'
   logs                 $var/logs/error.log, $var/logs/dualcam-access.log

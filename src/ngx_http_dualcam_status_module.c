@@ -5,8 +5,12 @@
  * The status endpoint of the camera server: "dualcam_status NAME" in an
  * http location answers GET and HEAD with what the dualcam zone NAME
  * holds, as JSON (the default) or in the Prometheus text format 0.0.4
- * ("?format=prometheus", or "Accept: text/plain").  It only reads the
- * shared zone, so every worker's sessions appear.
+ * ("?format=prometheus", or "Accept: text/plain"), or the operator's
+ * page, one HTML document compiled in (ngx_http_dualcam_page.c, made
+ * from src/dualcam_page.html) that polls the JSON ("?format=html", or
+ * "Accept: text/html").  It only reads the shared zone, so every worker's
+ * sessions appear.  "?limit=N", "?imei=DIGITS" and "?active=1" cut the
+ * JSON to what the page shows.
  */
 
 
@@ -18,18 +22,31 @@
 #include "ngx_stream_dualcam_store.h"
 #include "ngx_stream_dualcam_zone.h"
 #include "dualcam_json.h"
+#include "ngx_http_dualcam_page.h"
 
 
 #define NGX_HTTP_DUALCAM_STATUS_JSON        0
 #define NGX_HTTP_DUALCAM_STATUS_PROMETHEUS  1
+#define NGX_HTTP_DUALCAM_STATUS_HTML        2
 
 #define NGX_HTTP_DUALCAM_STATUS_BUF         16384
 #define NGX_HTTP_DUALCAM_STATUS_LINE        512
+#define NGX_HTTP_DUALCAM_STATUS_IMEI        15
 
 
 typedef struct {
     ngx_shm_zone_t               *zone;
+    ngx_str_t                     store_url;   /* "store_url=", or empty */
 } ngx_http_dualcam_status_loc_conf_t;
+
+
+/* what "?limit=", "?imei=" and "?active=" keep of the lists */
+typedef struct {
+    ngx_uint_t                    limit;       /* entries per list */
+    ngx_uint_t                    active;      /* sessions with a file */
+    size_t                        imei_len;    /* 0: every IMEI */
+    u_char                        imei[NGX_HTTP_DUALCAM_STATUS_IMEI + 1];
+} ngx_http_dualcam_status_query_t;
 
 
 typedef struct {
@@ -39,13 +56,24 @@ typedef struct {
     ngx_buf_t                    *buf;
     off_t                         len;
     ngx_uint_t                    error;
+    ngx_str_t                     store_url;
 } ngx_http_dualcam_status_out_t;
 
 
 static ngx_int_t ngx_http_dualcam_status_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_dualcam_status_format(ngx_http_request_t *r);
+static ngx_int_t ngx_http_dualcam_status_query(ngx_http_request_t *r,
+    ngx_http_dualcam_status_query_t *q);
+static ngx_int_t ngx_http_dualcam_status_page(ngx_http_request_t *r);
+static ngx_int_t ngx_http_dualcam_status_header(ngx_http_request_t *r,
+    char *key, char *value);
 static void ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
-    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now);
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now,
+    ngx_http_dualcam_status_query_t *q);
+static ngx_uint_t ngx_http_dualcam_status_match(
+    ngx_http_dualcam_status_query_t *q, ngx_uint_t has, uint64_t imei);
+static void ngx_http_dualcam_status_url(ngx_http_dualcam_status_out_t *o,
+    ngx_str_t *path);
 static void ngx_http_dualcam_status_json_session(
     ngx_http_dualcam_status_out_t *o, ngx_stream_dualcam_zone_session_t *s,
     uint64_t now);
@@ -81,7 +109,7 @@ extern ngx_module_t  ngx_stream_dualcam_module;
 static ngx_command_t  ngx_http_dualcam_status_commands[] = {
 
     { ngx_string("dualcam_status"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_dualcam_status,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -130,6 +158,7 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
     ngx_time_t                          *tp;
     ngx_table_elt_t                     *h;
     ngx_http_dualcam_status_out_t        out;
+    ngx_http_dualcam_status_query_t      query;
     ngx_stream_dualcam_zone_snapshot_t   snap;
     ngx_http_dualcam_status_loc_conf_t  *dlcf;
 
@@ -159,6 +188,14 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_BAD_REQUEST;
     }
 
+    if (format == NGX_HTTP_DUALCAM_STATUS_HTML) {
+        return ngx_http_dualcam_status_page(r);
+    }
+
+    if (ngx_http_dualcam_status_query(r, &query) != NGX_OK) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dualcam_status_module);
 
     if (ngx_stream_dualcam_zone_snapshot(dlcf->zone, r->pool, &snap)
@@ -173,6 +210,7 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
     ngx_memzero(&out, sizeof(ngx_http_dualcam_status_out_t));
     out.pool = r->pool;
     out.last = &out.first;
+    out.store_url = dlcf->store_url;
 
     if (format == NGX_HTTP_DUALCAM_STATUS_PROMETHEUS) {
         ngx_str_set(&r->headers_out.content_type,
@@ -181,7 +219,7 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
 
     } else {
         ngx_str_set(&r->headers_out.content_type, "application/json");
-        ngx_http_dualcam_status_json(&out, &snap, now);
+        ngx_http_dualcam_status_json(&out, &snap, now, &query);
     }
 
     if (out.error || out.buf == NULL) {
@@ -204,6 +242,16 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
+    /* the same URL answers JSON or the page, by the Accept header */
+
+    if (ngx_http_dualcam_status_header(r, "Vary", "Accept") != NGX_OK
+        || ngx_http_dualcam_status_header(r, "X-Content-Type-Options",
+                                          "nosniff")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
     }
@@ -222,15 +270,17 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
 
 
 /*
- * "?format=prometheus" or "?format=json" decide; without it, an Accept
- * header naming text/plain and not application/json asks for Prometheus.
+ * "?format=prometheus", "?format=json" or "?format=html" decide; without
+ * it, an Accept header naming text/html (a browser) and not
+ * application/json asks for the page, one naming text/plain and not
+ * application/json for Prometheus.
  */
 
 static ngx_int_t
 ngx_http_dualcam_status_format(ngx_http_request_t *r)
 {
     ngx_str_t         value;
-    ngx_uint_t        i, text, json;
+    ngx_uint_t        i, text, json, html;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -248,11 +298,22 @@ ngx_http_dualcam_status_format(ngx_http_request_t *r)
             return NGX_HTTP_DUALCAM_STATUS_JSON;
         }
 
+        if (value.len == 4
+            && ngx_strncasecmp(value.data, (u_char *) "html", 4) == 0)
+        {
+            return NGX_HTTP_DUALCAM_STATUS_HTML;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "dualcam_status: unknown \"format\" argument \"%V\"",
+                      &value);
+
         return NGX_ERROR;
     }
 
     text = 0;
     json = 0;
+    html = 0;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -291,6 +352,18 @@ ngx_http_dualcam_status_format(ngx_http_request_t *r)
         {
             json = 1;
         }
+
+        if (ngx_strlcasestrn(h[i].value.data,
+                             h[i].value.data + h[i].value.len,
+                             (u_char *) "text/html", 9 - 1)
+            != NULL)
+        {
+            html = 1;
+        }
+    }
+
+    if (html && !json) {
+        return NGX_HTTP_DUALCAM_STATUS_HTML;
     }
 
     if (text && !json) {
@@ -301,14 +374,178 @@ ngx_http_dualcam_status_format(ngx_http_request_t *r)
 }
 
 
+/*
+ * "?limit=N" (at most N entries in "sessions" and in "recent"),
+ * "?imei=DIGITS" (only the entries whose 15-digit IMEI holds these
+ * digits), "?active=1" (only the sessions with a file in flight).  A
+ * value that is none of these is a 400: a page or a script asking for
+ * something else should learn it, not get the whole zone.
+ */
+
+static ngx_int_t
+ngx_http_dualcam_status_query(ngx_http_request_t *r,
+    ngx_http_dualcam_status_query_t *q)
+{
+    size_t     i;
+    ngx_int_t  n;
+    ngx_str_t  value;
+
+    q->limit = NGX_MAX_INT_T_VALUE;
+    q->active = 0;
+    q->imei_len = 0;
+
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &value) == NGX_OK) {
+        n = ngx_atoi(value.data, value.len);
+
+        if (n == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "dualcam_status: invalid \"limit\" argument \"%V\"",
+                          &value);
+            return NGX_ERROR;
+        }
+
+        q->limit = (ngx_uint_t) n;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "active", 6, &value) == NGX_OK) {
+
+        if (value.len != 1 || (value.data[0] != '0' && value.data[0] != '1'))
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "dualcam_status: invalid \"active\" argument "
+                          "\"%V\"", &value);
+            return NGX_ERROR;
+        }
+
+        q->active = (value.data[0] == '1');
+    }
+
+    if (ngx_http_arg(r, (u_char *) "imei", 4, &value) == NGX_OK
+        && value.len)
+    {
+        for (i = 0; i < value.len; i++) {
+            if (value.data[i] < '0' || value.data[i] > '9') {
+                break;
+            }
+        }
+
+        if (i < value.len || value.len > NGX_HTTP_DUALCAM_STATUS_IMEI) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "dualcam_status: invalid \"imei\" argument \"%V\"",
+                          &value);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(q->imei, value.data, value.len);
+        q->imei[value.len] = '\0';
+        q->imei_len = value.len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the page is static: it needs no snapshot, it asks for the JSON itself */
+
+static ngx_int_t
+ngx_http_dualcam_status_page(ngx_http_request_t *r)
+{
+    ngx_int_t     rc;
+    ngx_str_t     page;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    ngx_http_dualcam_page(&page);
+
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = page.len;
+
+    /*
+     * the page loads nothing from elsewhere and may not be framed; what
+     * a device sent is only ever text in it, and this is the second line
+     * of defence should that ever break
+     */
+
+    if (ngx_http_dualcam_status_header(r, "Cache-Control", "no-store")
+        != NGX_OK
+        || ngx_http_dualcam_status_header(r, "Vary", "Accept") != NGX_OK
+        || ngx_http_dualcam_status_header(r, "X-Content-Type-Options",
+                                          "nosniff")
+           != NGX_OK
+        || ngx_http_dualcam_status_header(r, "Referrer-Policy", "no-referrer")
+           != NGX_OK
+        || ngx_http_dualcam_status_header(r, "Content-Security-Policy",
+               "default-src 'none'; script-src 'unsafe-inline'; "
+               "style-src 'unsafe-inline'; connect-src 'self'; "
+               "img-src 'self'; media-src 'self'; base-uri 'none'; "
+               "form-action 'none'; frame-ancestors 'none'")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = page.data;
+    b->last = page.data + page.len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_dualcam_status_header(ngx_http_request_t *r, char *key,
+    char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value.len = ngx_strlen(value);
+    h->value.data = (u_char *) value;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
-    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now)
+    ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now,
+    ngx_http_dualcam_status_query_t *q)
 {
-    char                              *sep;
-    uint64_t                           stored;
-    ngx_uint_t                         i, k, sd;
-    ngx_stream_dualcam_zone_totals_t  *t;
+    char                               *sep;
+    uint64_t                            stored;
+    ngx_uint_t                          i, k, sd, n, matched;
+    ngx_stream_dualcam_zone_totals_t   *t;
+    ngx_stream_dualcam_zone_session_t  *s;
 
     t = &snap->totals;
 
@@ -323,6 +560,21 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
         snap->size, snap->recent_max,
         (uint64_t) (now > snap->start_ms ? (now - snap->start_ms) / 1000 : 0));
     ngx_http_dualcam_status_time(o, snap->start_ms);
+
+    /* the server's clock, for ages and rates computed in the page */
+
+    ngx_http_dualcam_status_printf(o, ",\"time\":");
+    ngx_http_dualcam_status_time(o, now);
+
+    ngx_http_dualcam_status_printf(o, ",\"store_url\":");
+
+    if (o->store_url.len) {
+        ngx_http_dualcam_status_string(o, o->store_url.data,
+                                       o->store_url.len);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null");
+    }
 
     ngx_http_dualcam_status_printf(o,
         ",\"totals\":{\"connections\":%uL,\"sessions_active\":%uL,"
@@ -395,25 +647,85 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
 
     ngx_http_dualcam_status_printf(o, ",\"sessions\":[");
 
+    /*
+     * "*_matched" count the entries the query selects, of which "limit"
+     * are listed: the page says "20 of 5000" without fetching 5000
+     */
+
+    n = 0;
+    matched = 0;
+
     for (i = 0; i < snap->nsessions; i++) {
-        if (i) {
+        s = &snap->sessions[i];
+
+        if ((q->active && !s->has_file)
+            || !ngx_http_dualcam_status_match(q, s->has_imei, s->imei))
+        {
+            continue;
+        }
+
+        matched++;
+
+        if (n == q->limit) {
+            continue;
+        }
+
+        if (n++) {
             ngx_http_dualcam_status_printf(o, ",");
         }
 
-        ngx_http_dualcam_status_json_session(o, &snap->sessions[i], now);
+        ngx_http_dualcam_status_json_session(o, s, now);
     }
 
-    ngx_http_dualcam_status_printf(o, "],\"recent\":[");
+    ngx_http_dualcam_status_printf(o, "],\"sessions_matched\":%ui,"
+                                   "\"recent\":[", matched);
+
+    n = 0;
+    matched = 0;
 
     for (i = 0; i < snap->nrecent; i++) {
-        if (i) {
+
+        if (!ngx_http_dualcam_status_match(q, snap->recent[i].imei != 0,
+                                           snap->recent[i].imei))
+        {
+            continue;
+        }
+
+        matched++;
+
+        if (n == q->limit) {
+            continue;
+        }
+
+        if (n++) {
             ngx_http_dualcam_status_printf(o, ",");
         }
 
         ngx_http_dualcam_status_json_recent(o, &snap->recent[i]);
     }
 
-    ngx_http_dualcam_status_printf(o, "]}\n");
+    ngx_http_dualcam_status_printf(o, "],\"recent_matched\":%ui}\n",
+                                   matched);
+}
+
+
+static ngx_uint_t
+ngx_http_dualcam_status_match(ngx_http_dualcam_status_query_t *q,
+    ngx_uint_t has, uint64_t imei)
+{
+    u_char  digits[NGX_HTTP_DUALCAM_STATUS_IMEI + 1];
+
+    if (q->imei_len == 0) {
+        return 1;
+    }
+
+    if (!has) {
+        return 0;
+    }
+
+    *ngx_sprintf(digits, "%015uL", imei) = '\0';
+
+    return ngx_strnstr(digits, (char *) q->imei, sizeof(digits)) != NULL;
 }
 
 
@@ -506,6 +818,9 @@ ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
         ngx_http_dualcam_status_printf(o, "null");
     }
 
+    ngx_http_dualcam_status_printf(o, ",\"url\":");
+    ngx_http_dualcam_status_url(o, &r->path);
+
     ms = r->end_ms > r->start_ms ? r->end_ms - r->start_ms : 0;
 
     ngx_http_dualcam_status_printf(o,
@@ -520,6 +835,54 @@ ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
     ngx_http_dualcam_status_time(o, r->end_ms);
 
     ngx_http_dualcam_status_printf(o, "}");
+}
+
+
+/*
+ * Where the stored file is served: "store_url=" followed by the file's
+ * place in the store, "<IMEI>/<name>" (the last two parts of its path),
+ * escaped as a URI; null without store_url or without a stored file.
+ */
+
+static void
+ngx_http_dualcam_status_url(ngx_http_dualcam_status_out_t *o,
+    ngx_str_t *path)
+{
+    u_char      *p, *start, *last;
+    size_t       len;
+    uintptr_t    escape;
+    ngx_uint_t   slashes;
+
+    if (o->store_url.len == 0 || path->len == 0) {
+        ngx_http_dualcam_status_printf(o, "null");
+        return;
+    }
+
+    last = path->data + path->len;
+    start = path->data;
+    slashes = 0;
+
+    for (p = last; p > path->data; p--) {
+        if (p[-1] == '/' && ++slashes == 2) {
+            start = p;
+            break;
+        }
+    }
+
+    escape = ngx_escape_uri(NULL, start, last - start, NGX_ESCAPE_URI);
+    len = o->store_url.len + (last - start) + 2 * escape;
+
+    p = ngx_pnalloc(o->pool, len);
+    if (p == NULL) {
+        o->error = 1;
+        return;
+    }
+
+    ngx_memcpy(p, o->store_url.data, o->store_url.len);
+    ngx_escape_uri(p + o->store_url.len, start, last - start,
+                   NGX_ESCAPE_URI);
+
+    ngx_http_dualcam_status_string(o, p, len);
 }
 
 
@@ -886,6 +1249,7 @@ ngx_http_dualcam_status_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->zone = NULL;
+     *     conf->store_url = { 0, NULL };
      */
 
     return conf;
@@ -898,6 +1262,7 @@ ngx_http_dualcam_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_dualcam_status_loc_conf_t *dlcf = conf;
 
     ngx_str_t                 *value;
+    ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
 
     if (dlcf->zone != NULL) {
@@ -905,6 +1270,30 @@ ngx_http_dualcam_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "store_url=", 10) == 0) {
+
+            /* the URL of the store's top: "<IMEI>/<name>" is appended */
+
+            if (value[i].len == 10 || value[i].data[value[i].len - 1] != '/')
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"store_url\" must end with \"/\" "
+                                   "in \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            dlcf->store_url.data = value[i].data + 10;
+            dlcf->store_url.len = value[i].len - 10;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
 
     if (value[1].len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
