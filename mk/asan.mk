@@ -21,7 +21,7 @@
 # signal" or a respawn.  Leak checking is off: nginx frees its pools at
 # exit only in part, by design.
 #
-#   make test-asan ASAN_TESTS="test_stream_upload"   a subset
+#   make test-asan ASAN_TESTS="test_upload"   a subset
 #
 # Checked that it catches something: a copy of the tree with a stack
 # overflow injected into dualcam_server_data(), built with
@@ -46,7 +46,7 @@ ASAN_TESTS    ?=
 
 VALGRIND_TESTS ?= -k capture_replayed -k four_files -k path_mode \
                   -k metadata_off -k garbage -k length_65535 \
-                  -k bad_crc_mid_file -k drop_then_resume \
+                  -k bad_crc_at_every_packet -k drop_after_every_packet \
                   -k device_status_0x11 -k tls_upload
 VALGRIND_OPTS  ?= --error-exitcode=99 --errors-for-leak-kinds=none \
                   --leak-check=no --track-origins=yes --num-callers=30

@@ -2,9 +2,9 @@
 """Run the integration tests: every t/test_*.py, with unittest.
 
     python3 t/run.py                       all of them
-    python3 t/run.py t/test_stream_basic.py [more files ...]
-    python3 t/run.py test_stream_basic     a module by name
-    python3 t/run.py test_stream_basic.Basic.test_upload   one test
+    python3 t/run.py t/test_upload.py [more files ...]
+    python3 t/run.py test_upload           a module by name
+    python3 t/run.py test_upload.Upload.test_path_mode   one test
     python3 t/run.py -k upload             unittest's -k pattern filter
     python3 t/run.py -v                    verbose
 

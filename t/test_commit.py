@@ -63,8 +63,9 @@ class Defaults(NginxTestCase):
 class Batches(NginxTestCase):
 
     def test_many_files_land_together(self):
-        """300 devices at full speed: their commits share batches; every
-        file is byte-exact with a sidecar whose sha256 matches it."""
+        """300 devices at once on two workers: their commits share
+        batches; every file is byte-exact with a sidecar whose sha256
+        matches it, and every session ends 200 ok with its one file."""
         need_sim(self)
         ngx = self.start_nginx(workers=2)
         r = ngx.sim('-n', 300, '-c', 300, '--files', 'photof:20000',
@@ -81,6 +82,11 @@ class Batches(NginxTestCase):
             self.assertEqual(side['sha256'], hashlib.sha256(body).hexdigest())
             self.assertEqual(side['size'], len(body))
         self.assertEqual(ngx.temp_files(), [])
+        recs = ngx.wait_access(300)
+        self.assertEqual(len(recs), 300)
+        self.assertTrue(all(r['status'] == '200' and r['result'] == 'ok'
+                            and r['files'] == '1' for r in recs))
+        self.assertEqual(len(set(r['imei'] for r in recs)), 300)
 
     def test_a_failed_commit_fails_alone(self):
         """Two devices finish at the same moment; one IMEI's directory

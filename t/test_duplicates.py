@@ -74,25 +74,6 @@ class Duplicates(NginxTestCase):
         self.assertEqual(dup['path'], first['path'])
         self.assertTrue(dup['path'].endswith(BASE + '.jpg'))
 
-    def test_drop_after_the_last_packet(self):
-        """The device drops right after its last packet: the file is
-        stored, the device never heard 00 09 and offers it again: it
-        hears 00 09 and nothing is stored twice."""
-        ngx = self.start_nginx()
-        body = photo(7)
-        packets = (len(body) + 1023) // 1024
-        r = self.upload(ngx, body, drop_after=packets)
-        self.assertTrue(r.dropped)
-        ngx.wait_access(1)
-        r = self.upload(ngx, body)
-        self.assertTrue(r.closed)
-        self.assertIn((9, b''), r.frames)
-        recs = ngx.wait_access(2)
-        self.assertEqual(recs[1]['result'], 'duplicate')
-        self.assertEqual(ngx.store_files(), [BASE + '.jpg',
-                                             BASE + '.jpg.json'])
-        self.assertEqual(read(os.path.join(ngx.store, BASE + '.jpg')), body)
-
     def test_same_identity_other_content(self):
         """Same IMEI, name, packet count and capture time, other bytes:
         not a duplicate, stored as -1; then each again: both duplicates."""

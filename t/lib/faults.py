@@ -1,4 +1,4 @@
-"""Helpers of the fault-matrix tests (t/test_faults_*.py).
+"""Helpers of the integration tests that drive a device packet by packet:
 
     StepDevice   a device driven packet by packet, so that a test can act
                  (kill a worker, reload, fill the disk ...) at an exact
@@ -11,6 +11,9 @@
                  tests need more
     wait_closed(sock, timeout)
                  seconds until the server closed sock (EOF or RST)
+    talk(ngx, data)
+                 send data on a new connection, read until the server
+                 closes it
 """
 
 import contextlib
@@ -137,6 +140,37 @@ def wait_closed(sock, timeout=10):
         if d == b'':
             return time.time() - t0
     raise AssertionError('connection still open after %.1f s' % timeout)
+
+
+def talk(ngx, data, wait=5.0, rst=False):
+    """Send data, read until the server closes (or wait passes); returns
+    (bytes received, True if the server closed)."""
+    s = ngx.connect(timeout=wait)
+    got = b''
+    closed = False
+    try:
+        if data:
+            s.sendall(data)
+        if rst:
+            time.sleep(0.1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack('ii', 1, 0))
+            return got, False
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            got += chunk
+    finally:
+        s.close()
+    return got, closed
 
 
 def raise_worker_connections(ngx, n):

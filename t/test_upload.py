@@ -1,14 +1,14 @@
-"""Uploads that go right: the real capture, every file kind, many devices,
-names and sidecars (issue 3)."""
+"""Uploads that go right: the real capture, every file kind, names and
+sidecars, path mode, metadata off; and a device that answers a request
+with STATUS (it cannot send the file): a clean end, nothing stored."""
 
 import json
 import os
 import re
-import socket
-import struct
 
 import device
 import harness
+from device import Device, FLAG_PHOTO_FRONT
 from harness import NginxTestCase, need_sim
 
 
@@ -133,23 +133,6 @@ class Upload(NginxTestCase):
         self.assertEqual(len(kinds), 4)
         self.assertEqual(ngx.temp_files(), [])
 
-    def test_200_devices_at_once(self):
-        """200 devices with a file each, two workers: all byte-exact."""
-        need_sim(self)
-        ngx = self.start_nginx(workers=2)
-        r = ngx.sim('--devices', 200, '--concurrency', 200, '--imei-base',
-                    352093080100000, '--files', 'photof:40000',
-                    '--verify-store', ngx.store, '--json', timeout=120)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(json.loads(r.stdout)['verify']['ok'], 200)
-        recs = ngx.wait_access(200)
-        self.assertEqual(len(recs), 200)
-        self.assertTrue(all(r['status'] == '200' and r['result'] == 'ok'
-                            and r['files'] == '1' for r in recs))
-        self.assertEqual(len(set(r['imei'] for r in recs)), 200)
-        self.assertEqual(len(ngx.store_files()), 400)
-        self.assertEqual(ngx.temp_files(), [])
-
     def test_path_mode(self):
         """Protocol 6: files through the path procedure; the device's
         path contributes only an extension, even with ../ in it."""
@@ -190,3 +173,37 @@ class Upload(NginxTestCase):
         self.assertEqual(read(os.path.join(ngx.store, files[0])), body)
         side = json.loads(read(os.path.join(ngx.store, files[1])))
         self.assertNotIn('metadata', side)
+
+
+class DeviceStatus(NginxTestCase):
+
+    def test_device_status_0x11(self):
+        """The device answers the file request with STATUS 0x11: logged
+        with its meaning, nothing stored, the session ends cleanly.  The
+        same when STATUS answers the metadata request (dualcam-sim
+        --status 17:meta)."""
+        ngx = self.start_nginx()
+        packets = device.load_fixture(harness.fixture())
+        with ngx.connect() as s:
+            res = Device(s, imei=CAPTURE_IMEI).run(
+                {FLAG_PHOTO_FRONT: device.fixture_file(packets)},
+                meta={FLAG_PHOTO_FRONT: device.fixture_meta(packets)},
+                status=0x11)
+        self.assertTrue(res.closed)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result'], rec['files']),
+                         ('200', 'device_status', '0'))
+        ngx.wait_log(r'device status 17: failed to read file \(camera not '
+                     r'configured or file not available\).*imei: %d'
+                     % CAPTURE_IMEI)
+        self.assertEqual(ngx.store_files(), [])
+        self.assertEqual(ngx.temp_files(), [])
+
+        need_sim(self)
+        r = ngx.sim('--status', '17:meta', '--files', 'photof:20000,'
+                    'photor:1000')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rec = ngx.wait_access(2)[1]
+        self.assertEqual((rec['status'], rec['files']), ('200', '0'))
+        self.assertEqual(ngx.store_files(), [])
+        self.assertEqual(ngx.temp_files(), [])

@@ -1,9 +1,13 @@
-"""Fault matrix, the network: a connection dropped after every packet of
-a 10-packet file, a bad CRC at every packet, a device that goes silent
-mid-file (no FIN).  Each run ends in a byte-exact file, and the RESUME
-the server sent asks for the first packet it does not hold.
+"""A file resumed where its connection ended: a drop (FIN or RST) after
+every packet of a 10-packet file, mid-frame, a bad CRC at every packet,
+a device that goes silent mid-file, a SYNC lower than asked, a drop in
+the second file of a session, path mode (byte offsets), a reconnect on
+another worker, dualcam_resume off, a RESUME never answered, and the
+same faults through dualcam-sim.  Each run ends in a byte-exact file,
+and the RESUME asks for the first packet the server does not hold.
 """
 
+import json
 import os
 import re
 import struct
@@ -48,6 +52,8 @@ class Drops(NginxTestCase):
                     self.assertEqual(stored(ngx.store, imei), {})
                     self.assertEqual(list(partials(ngx.temp).values()),
                                      [k * 1024])
+                    # the partial and its state record
+                    self.assertEqual(len(ngx.temp_files()), 2)
                 else:
                     self.assertEqual(stored(ngx.store, imei),
                                      {NAME_10: BODY})
@@ -63,6 +69,13 @@ class Drops(NginxTestCase):
                     self.assertEqual(r.resumes, [k + 1])
                     self.assertEqual(stored(ngx.store, imei),
                                      {NAME_10: BODY})
+                    ngx.wait_log(r'resuming after %d verified bytes.*'
+                                 r'imei: %d' % (k * 1024, imei))
+                    side = os.path.join(ngx.store, str(imei),
+                                        NAME_10 + '.json')
+                    with open(side) as f:
+                        self.assertEqual(json.load(f)['resumed_from'],
+                                         k * 1024)
                 else:
                     self.assertEqual(r.resumes, [0])
                     self.assertEqual(stored(ngx.store, imei),
@@ -76,6 +89,7 @@ class Drops(NginxTestCase):
             if i % 2 == 0:
                 # K = 10 (the 19th record) stored the file, then saw FIN
                 self.assertEqual(rec['result'], 'closed_by_device', rec)
+                self.assertEqual(rec['files'], '1' if i == 18 else '0', rec)
             elif i == 19:
                 self.assertEqual(rec['result'], 'duplicate', rec)
             else:
@@ -84,14 +98,18 @@ class Drops(NginxTestCase):
     def test_drop_with_rst_keeps_what_arrived(self):
         """A drop with RST (SO_LINGER 0): whatever the server read before
         the reset is a verified prefix; the resume starts right after it
-        and the file is byte-exact."""
+        and the file is byte-exact.  An RST in the middle of a frame (all
+        of packet 7 but its last 500 bytes): the 6 packets before it are
+        kept."""
         ngx = self.start_nginx(server=SERVER)
-        for k in (1, 5, 9):
+        for k, cut in ((1, 0), (5, 0), (9, 0), (6, 500)):
             imei = IMEI + 100 + k
-            with self.subTest(drop_after=k):
+            with self.subTest(drop_after=k, mid_frame=bool(cut)):
                 dev = StepDevice(ngx.connect(), BODY, imei=imei)
                 self.assertEqual(dev.offer(), 0)
                 dev.send_packets(k)
+                if cut:
+                    dev.dev.send(dev.packet(k + 1)[:-cut])
                 time.sleep(0.2)
                 dev.drop(rst=True)
                 dev = StepDevice(ngx.connect(), BODY, imei=imei)
@@ -105,7 +123,8 @@ class Drops(NginxTestCase):
     def test_bad_crc_at_every_packet(self):
         """For K = 1..10: packet K has a bad CRC; the server asks for K
         again (RESUME K), the device re-sends from K, the file is
-        byte-exact and the sidecar counts one CRC failure."""
+        byte-exact and the sidecar counts one CRC failure and one
+        resume."""
         ngx = self.start_nginx(server=SERVER)
         for k in range(1, 11):
             imei = IMEI + 200 + k
@@ -119,9 +138,9 @@ class Drops(NginxTestCase):
                 self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
                 side = os.path.join(ngx.store, str(imei), NAME_10 + '.json')
                 with open(side) as f:
-                    text = f.read()
-                self.assertIn('"crc_failures": 1,', text)
-                self.assertIn('"packets": 10,', text)
+                    doc = json.load(f)
+                self.assertEqual((doc['crc_failures'], doc['resumes'],
+                                  doc['packets']), (1, 1, 10))
         self.assertEqual(ngx.temp_files(), [])
         for rec in ngx.wait_access(10):
             self.assertEqual((rec['status'], rec['result'], rec['files']),
@@ -140,7 +159,8 @@ class Drops(NginxTestCase):
         self.assertLess(took, 5.0)
         rec = ngx.wait_access(1)[0]
         self.assertEqual((rec['status'], rec['result']), ('200', 'timeout'))
-        ngx.wait_log(r'\[info\].*device timed out')
+        ngx.wait_log(r'\[info\].*device timed out.*imei: %d, file: '
+                     r'%%photof' % IMEI)
         self.assertEqual(list(partials(ngx.temp).values()), [4096])
         self.assertEqual(len(ngx.temp_files()), 2)      # + .state
         self.assertEqual(stored(ngx.store), {})
@@ -271,95 +291,6 @@ class Resume(NginxTestCase):
         self.assertEqual(len(pids), 2, 'all resumes on one worker (p=2^-8)')
         self.assertEqual(ngx.temp_files(), [])
 
-
-class Tls(NginxTestCase):
-    """The same over TLS (listen ... ssl): a drop without close_notify,
-    with an RST, and a device that goes silent mid-file."""
-
-    def test_tls_drop_and_silence(self):
-        ngx = self.start_nginx(server=SERVER, ssl=True)
-        for k, how in ((3, 'fin'), (6, 'rst'), (8, 'silent')):
-            imei = IMEI + 500 + k
-            with self.subTest(how=how):
-                dev = StepDevice(ngx.connect(), BODY, imei=imei)
-                self.assertEqual(dev.offer(), 0)
-                dev.send_packets(k)
-                if how == 'silent':
-                    took = wait_closed(dev.sock, timeout=8)
-                    self.assertGreater(took, 0.8)
-                else:
-                    time.sleep(0.2)
-                    dev.drop(rst=(how == 'rst'))
-                wait_for(lambda: len(ngx.access_records()) % 2 == 1,
-                         what='the session to end')
-                rec = ngx.access_records()[-1]
-                self.assertEqual(rec['result'], 'timeout' if how == 'silent'
-                                 else 'closed_by_device', rec)
-                self.assertEqual(list(partials(ngx.temp).values()),
-                                 [k * 1024])
-                dev = StepDevice(ngx.connect(), BODY, imei=imei)
-                self.assertEqual(dev.offer(), k + 1)
-                dev.send_packets()
-                dev.finish()
-                self.assertEqual(stored(ngx.store, imei), {NAME_10: BODY})
-        self.assertEqual(ngx.temp_files(), [])
-
-
-class BadInput(NginxTestCase):
-    """A device that goes wrong mid-file: the session ends (400), the
-    verified prefix stays, and the next connection resumes after it."""
-
-    def test_crc_limit_keeps_prefix(self):
-        """dualcam_max_crc_errors 3: packet 4 goes bad again and again;
-        three times the server asks for it again, the fourth ends the
-        session (400, crc_limit) with packets 1..3 kept; the next
-        connection resumes at 4, byte-exact."""
-        ngx = self.start_nginx(server=SERVER + 'dualcam_max_crc_errors 3;')
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 0)
-        dev.send_packets(3)
-        resumes = []
-        for _ in range(10):
-            dev.send_packets(1, bad_crc_at=dev.next)
-            try:
-                resumes.append(dev.sync())
-            except (AssertionError, D.ServerClosed):
-                break
-        self.assertEqual(resumes, [4, 4, 4])
-        wait_closed(dev.sock, timeout=3)
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['status'], rec['result']), ('400', 'crc_limit'))
-        self.assertEqual(list(partials(ngx.temp).values()), [3 * 1024])
-
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 4)
-        dev.send_packets()
-        dev.finish()
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        self.assertEqual(ngx.temp_files(), [])
-
-    def test_garbage_mid_file_keeps_prefix(self):
-        """After 6 good packets the device sends an unknown command: 400,
-        protocol_error, packets 1..6 kept; the next connection resumes at
-        7, byte-exact."""
-        ngx = self.start_nginx(server=SERVER)
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 0)
-        dev.send_packets(6)
-        dev.dev.send(D.frame(0x0077, b'\xde\xad\xbe\xef'))
-        wait_closed(dev.sock, timeout=3)
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['status'], rec['result']),
-                         ('400', 'protocol_error'))
-        self.assertEqual(list(partials(ngx.temp).values()), [6 * 1024])
-
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 7)
-        dev.send_packets()
-        dev.finish()
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        self.assertEqual(ngx.temp_files(), [])
-
     def test_resume_off_leaves_nothing(self):
         """dualcam_resume off: a drop mid-file leaves no temp file at
         all, and the next offer starts from the first packet."""
@@ -375,6 +306,30 @@ class BadInput(NginxTestCase):
         dev.send_packets()
         dev.finish()
         self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_resume_repeated_then_closed(self):
+        """No SYNC after a RESUME: the RESUME is repeated every 2 s, then
+        the session ends (timeout), keeping nothing it did not verify."""
+        ngx = self.start_nginx()
+        s = ngx.connect(timeout=30)
+        d = D.Device(s, imei=IMEI)
+        self.assertEqual(d.begin(D.FLAG_PHOTO_FRONT, meta(), 10), 0)
+        t = time.time()
+        frames = [(0x0002, b'\0\0\0\0')]
+        try:
+            while True:
+                frames.append(d.recv_frame())
+                if frames[-1][0] == 0x0000:
+                    break
+        except D.ServerClosed:
+            pass
+        s.close()
+        resumes = [f for f in frames if f[0] == 0x0002]
+        self.assertEqual(resumes, [(0x0002, b'\0\0\0\0')] * 6)
+        self.assertGreater(time.time() - t, 9)
+        rec = ngx.wait_access(1)[0]
+        self.assertEqual((rec['status'], rec['result']), ('200', 'timeout'))
         self.assertEqual(ngx.temp_files(), [])
 
 
@@ -418,6 +373,20 @@ class DropsSim(NginxTestCase):
                 self.assertEqual([u for m, n, u in res
                                   if m == base + 10 + i and n == f], [0, 3],
                                  (i, f, res))
+        # path mode with DATA as 0x000E: the RESUME counts bytes
+        imei = base + 30
+        r = ngx.sim('--imei', imei, '--protocol', 6, '--enhanced',
+                    '--drop-after', 5, '--log-resumes', '--files',
+                    'path:adas/video/x.mp4:30000', '--verify-store',
+                    ngx.store, '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertEqual([u for m, n, u in self.sim_resumes(r.stderr)],
+                         [0, 5120])
+        files = ngx.store_files()
+        mine = [f for f in files if f.startswith('%d/' % imei)]
+        self.assertEqual(len(mine), 2, files)       # the file, its sidecar
+        self.assertEqual([p for p in partials(ngx.temp) if str(imei) in p],
+                         [])
         # stall after packet 5: the server times the devices out
         t0 = time.time()
         r = ngx.sim('--devices', 5, '--imei-base', base + 20, '--files',

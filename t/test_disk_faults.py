@@ -1,27 +1,27 @@
-"""Fault matrix, the disk: the file system fills up during an upload, the
-store directory is removed or made read-only while nginx runs, the temp
-directory is removed.  Each ends in a [crit] line with the path and
+"""The disk fails under nginx: the file system fills up during an upload
+(mid-file, at the commit, for the sidecar, at the file's open), it is
+remounted read-only, a file system is mounted over the temp path, the
+store directory is made unwritable or removed, the temp directory is
+removed.  Each ends in a [crit] line with the path and
 errno, a session ended with 500/store_error, nothing in the store, and
 nginx serving the next device (resuming the verified prefix) once the
 administrator has fixed the disk.
 
-The store and the temp path live on a small tmpfs the test mounts (we
-are root) so that "disk full" and "read-only" are real, also for root;
-the harness runs the workers as nobody, so chmod works as well.
+Most tests put the store and the temp path on a small tmpfs they mount
+(we are root) so that "disk full" and "read-only" are real, also for
+root (skipped where no tmpfs can be mounted); the harness runs the
+workers as nobody, so chmod works as well.  DiskThreadPool: all of it
+with the commits in a thread pool.
 """
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 
 import device as D
-from faults import (IMEI, NAME_10, StepDevice, can_mount, can_mount_ext4,
-                    content, fill, free_pages, frozen, meta, mount_ext4,
-                    mount_tmpfs, partials, stored, wait_closed, wait_for,
-                    wait_partial)
+from faults import (IMEI, NAME_10, StepDevice, can_mount, content, fill,
+                    free_pages, meta, mount_tmpfs, partials, stored,
+                    wait_closed, wait_for, wait_partial)
 from harness import NginxTestCase, chown_worker
 
 STREAM = '''
@@ -67,10 +67,12 @@ class Disk(NginxTestCase):
         ngx.temp = os.path.join(fs, 'tmp')
         return ngx
 
-    def setUp(self):
-        super().setUp()
+    def mount(self, size):
+        """A tmpfs of size for this test; skipped where this process may
+        not mount one."""
         if not can_mount():
             self.skipTest('cannot mount a tmpfs here')
+        return mount_tmpfs(self, size)
 
     def upload(self, ngx, body, imei=IMEI, first=None):
         """A whole upload on a new connection; returns the RESUME value."""
@@ -100,7 +102,7 @@ class Disk(NginxTestCase):
         ENOSPC.  crit, 500/store_error, nothing in the store, and the 28
         packets that reached the disk are kept.  Space returns: the
         device resumes at 29, byte-exact; another device uploads too."""
-        fs = mount_tmpfs(self, '512k')
+        fs = self.mount('512k')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*No space left on device')
 
@@ -139,7 +141,7 @@ class Disk(NginxTestCase):
         packet needs a new page: the flush at commit fails, nothing
         reaches the store, the device hears no 00 09, the 8 packets stay;
         space returns and the next connection resumes at 9."""
-        fs = mount_tmpfs(self, '256k')
+        fs = self.mount('256k')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*No space left on device')
         nine = content(9, seed=4)
@@ -169,7 +171,7 @@ class Disk(NginxTestCase):
         and linked into the store, but its sidecar cannot be written:
         the link is removed again, no file without its sidecar, nothing
         in the store; the whole verified file stays for the resume."""
-        fs = mount_tmpfs(self, '256k')
+        fs = self.mount('256k')
         ngx = self.start_on(fs, 'dualcam_fsync off;')
         ngx.expect_log(r'\[crit\].*No space left on device')
 
@@ -198,7 +200,7 @@ class Disk(NginxTestCase):
         """The file system is full before the START: the partial's state
         record cannot be written: crit, 500, and neither an empty partial
         nor an empty state record is left behind."""
-        fs = mount_tmpfs(self, '256k')
+        fs = self.mount('256k')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*No space left on device')
         filler = fill(fs, leave_pages=0)
@@ -225,6 +227,8 @@ class Disk(NginxTestCase):
         at start (t/test_store_paths.py); one mounted over the temp path
         while nginx runs makes link() fail with EXDEV at every commit:
         crit saying so, 500, nothing in the store, the partial kept."""
+        if not can_mount():
+            self.skipTest('cannot mount a tmpfs here')
         ngx = self.start_nginx(stream=server_block_temp('@TEMP@',
                                                         self.POOL))
         os.makedirs(ngx.temp, exist_ok=True)
@@ -257,7 +261,7 @@ class Disk(NginxTestCase):
         between two uploads (root or not, nothing can be written): crit
         with EROFS, 500, nothing stored; remounted read-write, the next
         upload is stored."""
-        fs = mount_tmpfs(self, '1m')
+        fs = self.mount('1m')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*\(30: Read-only file system\)')
         self.upload(ngx, BODY, imei=IMEI + 1)
@@ -289,9 +293,11 @@ class Disk(NginxTestCase):
         the commit cannot create <store>/<IMEI>/: crit with EACCES, 500,
         nothing stored, the verified file kept; chmod 755 and the device
         comes back: resumed, byte-exact.  The same for an IMEI directory
-        that exists and is read-only (link() fails)."""
-        fs = mount_tmpfs(self, '1m')
-        ngx = self.start_on(fs)
+        that exists and is read-only (link() fails).  (The store of the
+        test's prefix: no tmpfs needed, so this runs wherever the suite
+        runs.)"""
+        ngx = self.start_nginx(stream=server_block_temp('@TEMP@',
+                                                        self.POOL))
         ngx.expect_log(r'\[crit\].*\(13: Permission denied\)')
 
         os.chmod(ngx.store, 0o555)
@@ -333,7 +339,7 @@ class Disk(NginxTestCase):
         """rm -rf of the whole store while running: crit with ENOENT,
         500, the partial kept; the administrator recreates the directory
         and the device's next connection resumes, byte-exact."""
-        fs = mount_tmpfs(self, '1m')
+        fs = self.mount('1m')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*\(2: No such file or directory\)')
         self.upload(ngx, BODY, imei=IMEI + 1)
@@ -361,7 +367,7 @@ class Disk(NginxTestCase):
         upload goes on into the unlinked file, the commit's link() fails
         (ENOENT): crit, 500, nothing in the store; after a reload the
         device uploads the file again from the start, byte-exact."""
-        fs = mount_tmpfs(self, '1m')
+        fs = self.mount('1m')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*link\(\) "%s/tmp/[^"]*" to "[^"]*" '
                        r'failed \(2: No such file or directory\)' % fs)
@@ -386,7 +392,7 @@ class Disk(NginxTestCase):
         """rm -rf of dualcam_temp_path while running: uploads are refused
         cleanly (crit, 500) and nginx keeps serving; `nginx -s reload`
         creates the path again (ngx_add_path) and uploads are stored."""
-        fs = mount_tmpfs(self, '1m')
+        fs = self.mount('1m')
         ngx = self.start_on(fs)
         ngx.expect_log(r'\[crit\].*"%s/tmp/[^"]*" failed '
                        r'\(2: No such file or directory\)' % fs)
@@ -415,174 +421,3 @@ class DiskThreadPool(Disk):
     fsync, link, sidecar) fails in a thread of nginx's default pool."""
 
     POOL = ' dualcam_thread_pool default;'
-
-
-class SlowCommit(NginxTestCase):
-    """dualcam_thread_pool: a commit that hangs in its thread (the file
-    system is frozen with fsfreeze, so the flush or fsync blocks), while
-    the device drops, the session times out, or nginx shuts down.  The
-    session waits for its commit; whatever ends it meanwhile takes effect
-    after the commit, the file is stored byte-exact, nothing crashes."""
-
-    def setUp(self):
-        super().setUp()
-        if not can_mount_ext4():
-            self.skipTest('cannot mount and freeze a loop ext4 here')
-
-    def start_on_ext4(self, main=''):
-        fs = mount_ext4(self)
-        os.makedirs(os.path.join(fs, 'store'))
-        chown_worker(os.path.join(fs, 'store'))
-        ngx = self.start_nginx(main=main, stream=STREAM % {
-            'fs': fs, 'extra': 'dualcam_thread_pool default;'})
-        ngx.store = os.path.join(fs, 'store')
-        ngx.temp = os.path.join(fs, 'tmp')
-        return fs, ngx
-
-    def nine_packets(self, ngx):
-        dev = StepDevice(ngx.connect(), BODY)
-        self.assertEqual(dev.offer(), 0)
-        dev.send_packets(9)
-        wait_partial(ngx.temp, minimum=9 * 1024)
-        return dev
-
-    def test_device_hears_0009_only_after_the_commit(self):
-        """The last packet arrives while the file system is frozen: no
-        00 09 while the commit hangs (1.2 s); thawed, the file is stored
-        and then the device hears 00 09."""
-        fs, ngx = self.start_on_ext4()
-        dev = self.nine_packets(ngx)
-        with frozen(fs):
-            dev.send_packets()
-            dev.sock.settimeout(1.2)
-            with self.assertRaises(socket.timeout):
-                dev.dev.recv_frame()
-            self.assertEqual(ngx.store_files(), [])
-            dev.sock.settimeout(10)
-        dev.finish()
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['result'], rec['files'], rec['bytes']),
-                         ('ok', '1', str(len(BODY))))
-
-    def test_commit_slower_than_dualcam_timeout(self):
-        """The commit hangs for 2.5 s, longer than dualcam_timeout (2s):
-        the device is not idle, it waits for the server, so it hears
-        00 09 once the file is stored, and the session ends "ok".  (Before
-        d577108 the idle timer ended it "timeout" right after the commit,
-        without 00 09, and the device sent the file again.)"""
-        fs, ngx = self.start_on_ext4()
-        dev = self.nine_packets(ngx)
-        with frozen(fs):
-            dev.send_packets()
-            time.sleep(2.5)
-        dev.sock.settimeout(10)
-        try:
-            dev.finish()
-        finally:
-            self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['result'], rec['files']), ('ok', '1'), rec)
-
-    def test_device_drops_during_the_commit(self):
-        """The device sends the last packet and closes while the commit
-        hangs: the commit completes after the thaw (the file was complete
-        and verified), then the session ends; nothing is left over."""
-        fs, ngx = self.start_on_ext4()
-        dev = self.nine_packets(ngx)
-        with frozen(fs):
-            dev.send_packets()
-            time.sleep(0.3)
-            dev.drop()
-            time.sleep(1.0)
-            self.assertEqual(ngx.access_records(), [])
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['status'], rec['files']), ('200', '1'), rec)
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        self.assertEqual(ngx.temp_files(), [])
-
-    def test_reload_during_the_commit(self):
-        """nginx -s reload while a commit hangs (longer than
-        dualcam_timeout): the old worker waits for it, the device hears
-        00 09 and ends its session normally, then the old worker exits;
-        the new worker serves the next device."""
-        fs, ngx = self.start_on_ext4()
-        dev = self.nine_packets(ngx)
-        old = ngx.worker_pids()
-        with frozen(fs):
-            dev.send_packets()
-            time.sleep(0.3)
-            ngx.reload(wait=False)
-            time.sleep(2.5)
-            self.assertTrue(set(old) & set(ngx.worker_pids()))
-        dev.sock.settimeout(10)
-        dev.finish()
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        wait_for(lambda: not set(old) & set(ngx.worker_pids()),
-                 what='the old worker to exit')
-        rec = ngx.wait_access(1)[0]
-        self.assertEqual((rec['status'], rec['result'], rec['files']),
-                         ('200', 'ok', '1'), rec)
-        body = content(10, seed=11)
-        dev = StepDevice(ngx.connect(), body, imei=IMEI + 1)
-        self.assertEqual(dev.offer(), 0)
-        dev.send_packets()
-        dev.finish()
-        self.assertEqual(stored(ngx.store, IMEI + 1), {NAME_10: body})
-
-    def test_kill_worker_during_the_commit(self):
-        """kill -9 of the worker while its commit hangs in a thread (the
-        process dies once the file system thaws): nothing half-done in
-        the store, no file without its sidecar; the device's next
-        connection resumes the verified file and it is stored,
-        byte-exact, with its sidecar."""
-        fs, ngx = self.start_on_ext4()
-        dev = self.nine_packets(ngx)
-        old = ngx.worker_pids()
-        ngx.expect_log(r'\[alert\].* worker process %d exited on signal 9'
-                       % old[0])
-        with frozen(fs):
-            dev.send_packets()
-            time.sleep(0.3)
-            os.kill(old[0], signal.SIGKILL)
-            time.sleep(0.5)
-        wait_for(lambda: [p for p in ngx.worker_pids() if p not in old],
-                 what='a new worker')
-        wait_closed(dev.sock, timeout=5)
-        files = ngx.store_files()
-        # either nothing, or the file with its sidecar: never one alone
-        self.assertIn(len(files), (0, 2), files)
-        dev = StepDevice(ngx.connect(), BODY)
-        resume = dev.offer()
-        self.assertIn(resume, (0, 10) if not files else (0,))
-        dev.send_packets()
-        dev.finish()
-        data = [f for f in ngx.store_files() if not f.endswith('.json')]
-        self.assertEqual(len(ngx.store_files()), 2 * len(data))
-        for name, body in stored(ngx.store).items():
-            self.assertEqual(body, BODY, name)
-        self.assertEqual(ngx.temp_files(), [])
-
-    def test_shutdown_during_the_commit(self):
-        """nginx -s quit with worker_shutdown_timeout 1s while the commit
-        hangs (past dualcam_timeout too): the worker waits for its thread,
-        ends the session (503 / shutdown, with the file counted) and exits
-        cleanly.  (Before d577108, once the shutdown and read timers had
-        fired the session had no timer left and the exiting worker left
-        it: "[alert] open socket #3 left in connection 2", "aborting", no
-        access log record.)"""
-        fs, ngx = self.start_on_ext4(main='worker_shutdown_timeout 1s;')
-        dev = self.nine_packets(ngx)
-        with frozen(fs):
-            dev.send_packets()
-            time.sleep(0.3)
-            os.kill(ngx.master_pid(), signal.SIGQUIT)
-            time.sleep(2.5)
-            self.assertIsNone(ngx.proc.poll())
-        ngx.proc.wait(10)
-        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
-        self.assertEqual(ngx.temp_files(), [])
-        self.assertNotIn('open socket', ngx.error_log())
-        rec = ngx.wait_access(1, timeout=2)[0]
-        self.assertEqual((rec['status'], rec['result'], rec['files']),
-                         ('503', 'shutdown', '1'), rec)
