@@ -289,6 +289,15 @@ sim_connect(sim_t *s, sim_dev_t *d)
     one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
+    if (s->opts->sndbuf) {
+        /* before connect(): a fixed buffer is not autotuned */
+        one = (int) s->opts->sndbuf;
+
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)) == -1) {
+            perror("dualcam-sim: setsockopt(SO_SNDBUF)");
+        }
+    }
+
     d->fd = fd;
     d->state = SIM_CONNECTING;
     s->connecting++;
@@ -689,7 +698,7 @@ sim_action(sim_t *s, sim_dev_t *d, dualcam_device_action_t *a)
 static void
 sim_pump(sim_t *s, sim_dev_t *d)
 {
-    int       rc;
+    int       rc, full;
     size_t    room, space, n;
     double    now;
     uint64_t  rate;
@@ -704,6 +713,7 @@ sim_pump(sim_t *s, sim_dev_t *d)
         }
 
         n = 0;
+        full = 0;
 
         if (dualcam_device_streaming(&d->dev) && !d->dropping) {
             if (d->out_pos) {
@@ -719,6 +729,14 @@ sim_pump(sim_t *s, sim_dev_t *d)
 
             space = d->out_len < s->out_size ? s->out_size - d->out_len : 0;
             room = space;
+
+            /*
+             * What an earlier partial write left takes the room of a
+             * frame: nothing is added now, and once the flush below has
+             * written it all, the socket has room and no EPOLLOUT edge
+             * will come, so the loop must fill again itself.
+             */
+            full = space < DUALCAM_DATA_FRAME_MAX;
 
             if (rate) {
                 now = sim_now();
@@ -764,7 +782,8 @@ sim_pump(sim_t *s, sim_dev_t *d)
             return;
         }
 
-        if (n == 0) {
+        if (n == 0 && !full) {
+            /* waiting for the server, or for tokens (timer armed) */
             return;
         }
     }

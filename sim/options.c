@@ -59,6 +59,9 @@ static const char  sim_usage[] =
 "How they send:\n"
 "  -r, --rate BYTES/S       per-device token bucket (0: unlimited, default);\n"
 "                           a GSM tracker does 3000-20000\n"
+"      --sndbuf BYTES       the socket's send buffer (SO_SNDBUF; the kernel\n"
+"                           doubles it): a modem holds a few KiB, loopback\n"
+"                           grows to MBs, so a slow server is felt sooner\n"
 "      --reconnects N       per device, retry a failed connect or handshake,\n"
 "                           or reconnect after the server closed with files\n"
 "                           pending, up to N times (default 0)\n"
@@ -133,7 +136,8 @@ enum {
     OPT_FILE_FROM, OPT_SEED, OPT_ENHANCED, OPT_RECONNECTS,
     OPT_RECONNECT_DELAY, OPT_CRC_AT, OPT_CRC_RATE, OPT_DROP_AFTER,
     OPT_DROP_RATE, OPT_STATUS, OPT_STALL, OPT_NO_META, OPT_REFUSED,
-    OPT_VERIFY, OPT_JSON, OPT_LOG_RESUMES, OPT_RAW, OPT_SEND_HEX
+    OPT_VERIFY, OPT_JSON, OPT_LOG_RESUMES, OPT_RAW, OPT_SEND_HEX,
+    OPT_SNDBUF
 };
 
 
@@ -152,6 +156,7 @@ static const struct option  sim_long[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "enhanced", no_argument, NULL, OPT_ENHANCED },
     { "rate", required_argument, NULL, 'r' },
+    { "sndbuf", required_argument, NULL, OPT_SNDBUF },
     { "reconnects", required_argument, NULL, OPT_RECONNECTS },
     { "reconnect-delay", required_argument, NULL, OPT_RECONNECT_DELAY },
     { "crc-error-at", required_argument, NULL, OPT_CRC_AT },
@@ -319,6 +324,15 @@ sim_options(sim_opts_t *o, int argc, char **argv)
             break;
         case 'r':
             o->rate = sim_num("rate", optarg);
+            break;
+        case OPT_SNDBUF:
+            o->sndbuf = sim_num("sndbuf", optarg);
+
+            if (o->sndbuf > 0x7fffffff) {
+                fprintf(stderr, "dualcam-sim: --sndbuf: too large\n");
+                return -1;
+            }
+
             break;
         case OPT_RECONNECTS:
             o->reconnects = (unsigned) sim_num("reconnects", optarg);

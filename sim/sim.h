@@ -62,6 +62,7 @@ typedef struct {
 
     uint64_t                seed;
     uint64_t                rate;       /* bytes/s per device, 0: no limit */
+    uint64_t                sndbuf;     /* SO_SNDBUF, 0: the kernel's */
     unsigned                concurrency;
     unsigned                reconnects;
     unsigned                reconnect_delay;    /* ms */
