@@ -790,11 +790,15 @@ ngx_stream_dualcam_action(ngx_stream_session_t *s,
 
     case DUALCAM_ACT_HELLO:
 
-        ctx->hello = 1;
+        /* a device that sends its init again is still one session */
+
+        if (!ctx->hello) {
+            ctx->hello = 1;
+            ngx_stream_dualcam_notify_session(s, DUALCAM_RESULT_NONE);
+        }
 
         ngx_stream_dualcam_zone_hello(ctx->zs, ctx->server.imei,
                                       ctx->server.protocol);
-        ngx_stream_dualcam_notify_session(s, DUALCAM_RESULT_NONE);
 
         if (dscf->allow != NULL
             && !ngx_stream_dualcam_allowed(dscf->allow, ctx->server.imei))

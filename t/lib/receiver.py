@@ -15,6 +15,7 @@ Receiver(...) keyword arguments:
                the client sent
     status     the default answer (200)
     hold       seconds a 'timeout' answer keeps the connection silent
+               (rx.slow: seconds before every answer, settable)
     port       listen on this port (default: a free one)
 
 Each request is recorded as a dict: id (header), event (header),
@@ -96,6 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
         rec['sig_ok'] = rx.check_signature(rec['signature'], body)
         action = rx.next_action()
         rec['status'] = action
+        if rx.slow:
+            time.sleep(rx.slow)
         with rx.lock:
             rx.requests.append(rec)
         if action == 'timeout':
@@ -150,6 +153,7 @@ class Receiver(object):
         self.secret = secret
         self.status = status
         self.hold = hold
+        self.slow = 0           # seconds before any answer
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.requests = []

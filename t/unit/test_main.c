@@ -32,6 +32,7 @@
     DUALCAM_SUITE(json)                                                       \
     DUALCAM_SUITE(init)                                                       \
     DUALCAM_SUITE(mp4)                                                        \
+    DUALCAM_SUITE(http)                                                       \
     /* the list ends here */
 
 
