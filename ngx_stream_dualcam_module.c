@@ -18,6 +18,7 @@
 #include "ngx_stream_dualcam.h"
 #include "dualcam_json.h"
 #include "ngx_stream_dualcam_notify.h"
+#include "ngx_stream_dualcam_mp4.h"
 
 
 /* NGX_STREAM_DUALCAM_VAR_IMEI (0) is in ngx_stream_dualcam.h */
@@ -193,6 +194,20 @@ static ngx_command_t  ngx_stream_dualcam_commands[] = {
       offsetof(ngx_stream_dualcam_srv_conf_t, store.fsync),
       NULL },
 
+    { ngx_string("dualcam_mp4"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.mp4),
+      NULL },
+
+    { ngx_string("dualcam_mp4_audio"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.mp4_audio),
+      NULL },
+
 #if (NGX_THREADS)
 
     { ngx_string("dualcam_thread_pool"),
@@ -254,6 +269,9 @@ static ngx_stream_variable_t  ngx_stream_dualcam_vars[] = {
 
     { ngx_string("dualcam_result"), NULL, ngx_stream_dualcam_variable,
       NGX_STREAM_DUALCAM_VAR_RESULT, NGX_STREAM_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("dualcam_mp4"), NULL, ngx_stream_dualcam_mp4_variable,
+      0, NGX_STREAM_VAR_NOCACHEABLE, 0 },
 
       ngx_stream_null_variable
 };
@@ -1092,6 +1110,8 @@ ngx_stream_dualcam_committed(ngx_stream_dualcam_commit_t *cm)
         path.data = cm->artifacts[0].path;
         path.len = ngx_strlen(path.data);
 
+        ngx_stream_dualcam_mp4_committed(s, cm);
+
         ngx_stream_dualcam_zone_file_end(ctx->zs, cm->file, &path,
                                          DUALCAM_RESULT_OK);
         dualcam_server_committed(&ctx->server, DUALCAM_COMMIT_STORED);
@@ -1383,6 +1403,8 @@ ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf)
      */
 
     conf->store.fsync = NGX_CONF_UNSET;
+    conf->store.mp4 = NGX_CONF_UNSET;
+    conf->store.mp4_audio = NGX_CONF_UNSET;
     conf->store.resume = NGX_CONF_UNSET;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->resume_timeout = NGX_CONF_UNSET;
@@ -1417,6 +1439,8 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->store.fsync, prev->store.fsync, 1);
+    ngx_conf_merge_value(conf->store.mp4, prev->store.mp4, 1);
+    ngx_conf_merge_value(conf->store.mp4_audio, prev->store.mp4_audio, 1);
     ngx_conf_merge_value(conf->store.resume, prev->store.resume, 1);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 60000);
     ngx_conf_merge_sec_value(conf->resume_timeout, prev->resume_timeout,

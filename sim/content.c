@@ -58,7 +58,7 @@ sim_content(const sim_opts_t *o, uint64_t imei, unsigned file,
     f = &o->files[file];
 
     if (f->from_file) {
-        memcpy(dst, o->from + offset, n);
+        memcpy(dst, (f->data ? f->data : o->from) + offset, n);
         return;
     }
 

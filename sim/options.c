@@ -43,6 +43,7 @@ static const char  sim_usage[] =
 "What each device holds:\n"
 "  -f, --files SPEC         comma-separated files (default photof:50000):\n"
 "                             photof:SIZE photor:SIZE videof:SIZE videor:SIZE\n"
+"                             KIND:@FILE: the bytes of FILE, as that kind\n"
 "                             path:PATH:SIZE  (ADAS/DSM path procedure;\n"
 "                             'dsm' in PATH: DSM metadata, else ADAS;\n"
 "                             protocol 6: JSON)\n"
@@ -181,6 +182,7 @@ static const struct option  sim_long[] = {
 
 
 static int sim_parse_files(sim_opts_t *o, const char *spec);
+static unsigned char *sim_read_file(const char *path, size_t *len);
 static int sim_load_from(sim_opts_t *o, const char *path);
 static uint64_t sim_num(const char *opt, const char *s);
 static double sim_prob(const char *opt, const char *s);
@@ -522,7 +524,21 @@ sim_parse_files(sim_opts_t *o, const char *spec)
         }
 
         *colon = '\0';
-        f->size = sim_parse_size(colon + 1, &ok);
+
+        if (colon[1] == '@') {
+            /* a real recording (or photo) as the content: KIND:@PATH */
+            f->data = sim_read_file(colon + 2, &n);
+            if (f->data == NULL) {
+                goto failed;
+            }
+
+            f->size = n;
+            f->from_file = 1;
+            ok = 1;
+
+        } else {
+            f->size = sim_parse_size(colon + 1, &ok);
+        }
 
         if (!ok || f->size > 0xffffffffULL) {
             fprintf(stderr, "dualcam-sim: --files: bad size \"%s\"\n",
@@ -572,7 +588,9 @@ sim_parse_files(sim_opts_t *o, const char *spec)
         f->meta_type = DUALCAM_META_DUALCAM;
         snprintf(f->name, sizeof(f->name), "%s", idents[i].name);
 
-        if (f->kind == DUALCAM_KIND_PHOTO && o->from != NULL) {
+        if (f->kind == DUALCAM_KIND_PHOTO && o->from != NULL
+            && f->data == NULL)
+        {
             f->from_file = 1;
             f->size = o->from_len;
         }
@@ -606,4 +624,44 @@ failed:
 
     free(copy);
     return -1;
+}
+
+
+/* KIND:@PATH: the whole file, read once at start */
+
+static unsigned char *
+sim_read_file(const char *path, size_t *len)
+{
+    FILE           *fp;
+    long            size;
+    unsigned char  *buf;
+
+    fp = fopen(path, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "dualcam-sim: --files: %s: %s\n", path,
+                strerror(errno));
+        return NULL;
+    }
+
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0
+        || fseek(fp, 0, SEEK_SET) != 0)
+    {
+        fprintf(stderr, "dualcam-sim: --files: %s: cannot seek\n", path);
+        fclose(fp);
+        return NULL;
+    }
+
+    buf = malloc(size ? (size_t) size : 1);
+
+    if (buf == NULL || fread(buf, 1, (size_t) size, fp) != (size_t) size) {
+        fprintf(stderr, "dualcam-sim: --files: %s: cannot read\n", path);
+        free(buf);
+        fclose(fp);
+        return NULL;
+    }
+
+    fclose(fp);
+    *len = (size_t) size;
+
+    return buf;
 }

@@ -41,6 +41,7 @@ typedef struct {
     unsigned                jpeg:1;     /* FF D8 ... FF D9 */
     unsigned                h265:1;     /* 00 00 00 01 ... */
     unsigned                from_file:1;    /* --file-from content */
+    unsigned char          *data;       /* KIND:@PATH content, or NULL */
 } sim_file_t;
 
 

@@ -80,6 +80,7 @@ typedef struct {
     u_char                            out[NGX_STREAM_DUALCAM_OUT_SIZE];
 
     ngx_uint_t                        device_statuses;  /* counted */
+    ngx_str_t                         mp4;          /* $dualcam_mp4 */
 
     dualcam_result_e                  result;       /* how it ended */
     dualcam_result_e                  end_pending;  /* an end that came

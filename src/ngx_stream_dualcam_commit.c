@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_stream_dualcam_commit.h"
+#include "ngx_stream_dualcam_mp4.h"
 
 
 #define NGX_STREAM_DUALCAM_SUFFIXES   10000
@@ -101,12 +102,19 @@ static ngx_stream_dualcam_stage_t  ngx_stream_dualcam_stages[] = {
       ngx_stream_dualcam_duplicate_prepare,
       ngx_stream_dualcam_duplicate_run, NULL, NULL },
 
+    { "mp4", NGX_STREAM_DUALCAM_STAGE, 0,
+      ngx_stream_dualcam_mp4_prepare, ngx_stream_dualcam_mp4_run,
+      ngx_stream_dualcam_mp4_undo, ngx_stream_dualcam_mp4_report },
+
     { "sync files", NGX_STREAM_DUALCAM_SYNC_FILES, 0,
       NULL, NULL, NULL, NULL },
 
     { "link", NGX_STREAM_DUALCAM_STAGE, 0,
       ngx_stream_dualcam_link_prepare, ngx_stream_dualcam_link_run,
       ngx_stream_dualcam_link_undo, NULL },
+
+    { "mp4 link", NGX_STREAM_DUALCAM_STAGE, 0,
+      NULL, ngx_stream_dualcam_mp4_link_run, NULL, NULL },
 
     { "sidecar", NGX_STREAM_DUALCAM_STAGE, 0,
       ngx_stream_dualcam_sidecar_prepare, ngx_stream_dualcam_sidecar_run,

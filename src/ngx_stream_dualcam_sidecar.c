@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_stream_dualcam_commit.h"
+#include "ngx_stream_dualcam_mp4.h"
 #include "dualcam_json.h"
 
 
@@ -32,7 +33,8 @@ ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm)
              * (cm->file->name_len + cm->peer.len + NGX_MAX_PATH
                 + cm->meta_json.len)
            + 2 * cm->meta_raw.len
-           + 2 * NGX_STREAM_DUALCAM_SHA256_LEN;
+           + 2 * NGX_STREAM_DUALCAM_SHA256_LEN
+           + ngx_stream_dualcam_mp4_sidecar_size(cm);
 }
 
 
@@ -79,6 +81,8 @@ ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm)
         p = ngx_sprintf(p, ",\n  \"metadata\": ");
         p = ngx_stream_dualcam_json_meta(p, &file->meta, cm);
     }
+
+    p = ngx_stream_dualcam_mp4_sidecar(p, cm);
 
     return ngx_sprintf(p, "\n}\n");
 }

@@ -30,6 +30,8 @@ typedef struct {
     ngx_path_t               *store_path;   /* created by the master */
     ngx_flag_t                fsync;
     ngx_flag_t                resume;
+    ngx_flag_t                mp4;          /* dualcam_mp4 */
+    ngx_flag_t                mp4_audio;    /* dualcam_mp4_audio */
 } ngx_stream_dualcam_store_conf_t;
 
 

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ROOT
+from harness import ROOT, NginxTestCase, need_sim
 
 TOOL = os.path.join(ROOT, 'build', 'dualcam-mp4')
 VIDEO = os.path.join(ROOT, '..', 'shared', 'fixtures', 'video')
@@ -324,6 +324,183 @@ class Oracle(unittest.TestCase):
         with open(out) as f:
             self.assertEqual(f.read(), 'mine')
         self.assertEqual(os.listdir(self.dir), ['x.mp4'])
+
+
+MP4_LOG = ("log_format mp4 '$dualcam_result $dualcam_mp4';\n"
+           "    access_log @PREFIX@/logs/mp4.log mp4;")
+
+
+class Module(NginxTestCase):
+    """The module makes the MP4 in its commit task: a simulated DualCam
+    uploads the real recordings as %videof (dualcam-sim --files
+    videof:@PATH)."""
+
+    def setUp(self):
+        super().setUp()
+        need_sim(self)
+        self.dir = tempfile.mkdtemp(prefix='dualcam-mp4-')
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        super().tearDown()
+
+    def cli(self, src, *args):
+        """What build/dualcam-mp4 makes of src: the module's MP4 must be
+        the same bytes (the CLI's are checked by ffmpeg above)."""
+        out = os.path.join(self.dir, os.path.basename(src) + '.mp4')
+        if os.path.exists(out):
+            os.unlink(out)
+        r = subprocess.run([TOOL] + list(args) + [src, out],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, 'rb') as f:
+            return f.read()
+
+    def stored(self, ngx):
+        files = ngx.store_files()
+        raw = [f for f in files if f.endswith('.h265')]
+        mp4 = [f for f in files if f.endswith('.mp4')]
+        side = [f for f in files if f.endswith('.json')]
+        return raw, mp4, side
+
+    def sidecar(self, ngx, raw):
+        with open(os.path.join(ngx.store, raw + '.json'), 'rb') as f:
+            return json.loads(f.read().decode('utf-8'))
+
+    def read(self, ngx, name):
+        with open(os.path.join(ngx.store, name), 'rb') as f:
+            return f.read()
+
+    def test_fixtures_uploaded(self):
+        ngx = self.start_nginx(stream_main=MP4_LOG)
+        for k, (name, frames, keys, chunks, seconds) in enumerate(FIXTURES):
+            src = os.path.join(VIDEO, name)
+            r = ngx.sim('--imei', 863719061653375 + k, '--files',
+                        'videof:@' + src, '--verify-store', ngx.store)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual(len(raw), 2)
+        self.assertEqual(len(side), 2)
+        self.assertEqual(sorted(m[:-4] for m in mp4),
+                         sorted(f[:-5] for f in raw))
+
+        for f in raw:
+            self.assertTrue(f.endswith('-front-video.h265'), f)
+            body = self.read(ngx, f)
+            fx = [x for x in FIXTURES
+                  if len(body) == os.path.getsize(os.path.join(VIDEO, x[0]))]
+            name, frames, keys, chunks, seconds = fx[0]
+            with open(os.path.join(VIDEO, name), 'rb') as fd:
+                self.assertEqual(body, fd.read(), 'the raw file as sent')
+
+            sc = self.sidecar(ngx, f)
+            m = sc['mp4']
+            self.assertEqual(m['file'], os.path.basename(f)[:-5] + '.mp4')
+            self.assertEqual(m['container'], 'ptmf')
+            self.assertEqual(m['codec'], 'hvc1.1.6.L93.B0')
+            self.assertEqual((m['width'], m['height']), (1280, 720))
+            self.assertEqual(m['frames'], frames)
+            self.assertEqual(m['key_frames'], keys)
+            self.assertEqual(m['dropped'], 0)
+            self.assertLess(abs(m['duration'] - seconds), 0.05)
+            self.assertEqual(m['audio']['codec'], 'flac')
+            self.assertEqual(m['audio']['sample_rate'], 8000)
+            self.assertEqual(m['audio']['samples'], chunks * 320)
+
+            data = self.read(ngx, f[:-5] + '.mp4')
+            self.assertEqual(len(data), m['size'])
+            self.assertEqual(top_boxes(data), ['ftyp', 'moov', 'mdat'])
+            self.assertTrue(data == self.cli(os.path.join(VIDEO, name)),
+                            'the module and dualcam-mp4 differ')
+
+        # nothing left behind in the temp path
+        self.assertEqual(ngx.temp_files(), [])
+        ngx.wait_log(r'stored ".*-front-video\.mp4" too')
+
+        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
+            lines = f.read().split('\n')
+        names = sorted(line.split()[1] for line in lines if line)
+        self.assertEqual(names, sorted(os.path.basename(m) for m in mp4))
+
+    def test_drop_and_resume(self):
+        """The device drops mid-file and resumes: one MP4, of the whole
+        recording."""
+        ngx = self.start_nginx()
+        src = os.path.join(VIDEO, FIXTURES[1][0])
+        r = ngx.sim('--files', 'videof:@' + src, '--drop-after', 200,
+                    '--reconnects', 3, '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual((len(raw), len(mp4), len(side)), (1, 1, 1))
+        self.assertIn('1 resumes, 1 drops', r.stdout)
+        self.assertGreater(self.sidecar(ngx, raw[0])['resumed_from'], 0)
+        self.assertEqual(self.sidecar(ngx, raw[0])['mp4']['frames'], 60)
+        self.assertTrue(self.read(ngx, mp4[0]) == self.cli(src))
+        self.assertEqual(ngx.temp_files(), [])
+
+    def test_off(self):
+        ngx = self.start_nginx(server='dualcam_mp4 off;',
+                               stream_main=MP4_LOG)
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        r = ngx.sim('--files', 'videof:@' + src + ',photof:3000',
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual((len(raw), len(mp4), len(side)), (1, 0, 2))
+        self.assertNotIn('mp4', self.sidecar(ngx, raw[0]))
+        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
+            self.assertEqual(f.read().split(), ['ok', '-'])
+
+    def test_audio_off(self):
+        ngx = self.start_nginx(server='dualcam_mp4_audio off;')
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        r = ngx.sim('--files', 'videof:@' + src, '--verify-store',
+                    ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertIsNone(self.sidecar(ngx, raw[0])['mp4']['audio'])
+        self.assertTrue(self.read(ngx, mp4[0])
+                        == self.cli(src, '--no-audio'))
+
+    def test_photo_has_no_mp4(self):
+        ngx = self.start_nginx()
+        r = ngx.sim('--files', 'photof:3000', '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual(mp4, [])
+        with open(os.path.join(ngx.store, side[0])) as f:
+            self.assertNotIn('mp4', json.load(f))
+
+    def test_corrupt_recording(self):
+        """A recording the remuxer refuses is stored raw, as received; the
+        sidecar and a warn line say why; the session is ok."""
+        with open(os.path.join(VIDEO, FIXTURES[0][0]), 'rb') as f:
+            data = bytearray(f.read())
+        off = 36 + 69012
+        data[off + 24:off + 28] = struct.pack('<I', 325)
+        bad = os.path.join(self.dir, 'bad.h265')
+        with open(bad, 'wb') as f:
+            f.write(data)
+
+        ngx = self.start_nginx(stream_main=MP4_LOG)
+        ngx.expect_log(r'\[warn\].*no MP4 of ".*-front-video\.h265", '
+                       r'stored as received: record 2 at byte 69409: no '
+                       r'PTMF magic')
+        r = ngx.sim('--files', 'videof:@' + bad, '--verify-store',
+                    ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual((len(raw), len(mp4), len(side)), (1, 0, 1))
+        self.assertEqual(self.read(ngx, raw[0]), bytes(data))
+        sc = self.sidecar(ngx, raw[0])
+        self.assertEqual(sc['mp4'], {
+            'error': 'record 2 at byte 69409: no PTMF magic '
+                     '(54 4d 46 00)'})
+        ngx.wait_log(r'\[warn\].*no MP4 of')
+        self.assertEqual(ngx.temp_files(), [])
+        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
+            self.assertEqual(f.read().split(), ['ok', '-'])
 
 
 if __name__ == '__main__':
