@@ -6,7 +6,8 @@
  * (DualCam, DashCam, ADAS, DSM): wire format, CRC, metadata and the server
  * and device state machines.  Plain C99 and libc: no nginx, no sockets,
  * no files, no clocks.  The caller owns every byte of I/O; the core only
- * says what to do (see ../../shared/spec/PROTOCOL.md for the protocol).
+ * says what to do (PROTOCOL.md, at the top of the repository, is the
+ * protocol it implements; its sections are cited below).
  *
  * Input contract (both roles): the caller keeps a contiguous buffer of the
  * bytes received so far and calls a step function with [pos, last).  The

@@ -15,7 +15,7 @@
 #define dualcam_nelts(a)  (sizeof(a) / sizeof((a)[0]))
 
 
-/* the generic Teltonika file-transfer list, RESEARCH.md a.5 */
+/* the generic Teltonika file-transfer list, PROTOCOL.md section 7 */
 
 static const char  *dualcam_status_texts[] = {
     "file successfully received",
@@ -48,7 +48,7 @@ static const char  *dualcam_status_texts[] = {
 };
 
 
-/* RESEARCH.md a.6: the three families number their triggers differently */
+/* PROTOCOL.md section 6: the families number their triggers differently */
 
 static const char  *dualcam_dualcam_triggers[] = {
     "server request", "DIN1", "DIN2", "crash", "towing", "idling",

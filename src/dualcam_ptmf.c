@@ -3,8 +3,8 @@
  * Copyright (C) ngx_stream_dualcam authors
  *
  * The remuxer's planning pass: what a recording holds.  A DualCam sends
- * PTMF records (a 36-byte header, then the payload; see
- * ../shared/fixtures/video/README.md): "I" and "P" hold an access unit
+ * PTMF records (a 36-byte header, then the payload; see PROTOCOL.md
+ * section 9): "I" and "P" hold an access unit
  * as H.265 Annex B, "A" a G.711 chunk.  Older firmware sends plain
  * Annex B.  The records are parsed by their lengths and anything
  * inconsistent is refused with a reason; the NAL units are found by

@@ -570,7 +570,7 @@ dualcam_server_dispatch(dualcam_server_t *s, unsigned cmd,
 
         /*
          * A device that waits for the RESUME repeats its START
-         * (RESEARCH.md a.7): the same START again is harmless.
+         * (PROTOCOL.md section 7): the same START again is harmless.
          */
 
         if (s->state == DUALCAM_ST_SYNC && !s->discard

@@ -1,7 +1,7 @@
 /*
  * Copyright (C) ngx_stream_dualcam authors
  *
- * The real DualCam capture (../../shared/fixtures/, RESEARCH.md a.7):
+ * The real DualCam capture (../../shared/fixtures/, PROTOCOL.md section 7):
  * every frame the device sent, in order.  The file is looked for in
  * $DUALCAM_FIXTURES, then relative to t/unit (where the tests run).
  */

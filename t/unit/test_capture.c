@@ -1,7 +1,7 @@
 /*
  * Copyright (C) ngx_stream_dualcam authors
  *
- * The real DualCam session (RESEARCH.md a.7, flow A) replayed into the
+ * The real DualCam session (PROTOCOL.md section 7) replayed into the
  * server core however TCP might cut it: at every single byte boundary,
  * in random chunkings, byte by byte, through the smallest buffer.  Each
  * run must send exactly what the vendor server sent and store exactly
@@ -237,7 +237,7 @@ START_TEST(test_capture_fixture)
     ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223"
                           "b00361a396177a9cb410ff61f20015ad");
 
-    /* the JPEG the device sent (RESEARCH.md a.7) */
+    /* the JPEG the device sent (PROTOCOL.md section 7) */
     dualcam_sha256_hex(dualcam_jpeg, dualcam_jpeg_len, hex);
     ck_assert_str_eq(hex, "e4db7ae7a4dce10feca83750501ec117"
                           "8fcade6319efb39733dca5ba73b229cd");

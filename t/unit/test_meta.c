@@ -13,7 +13,7 @@
 #include "harness.h"
 
 
-/* the real capture's 0x000B payload (RESEARCH.md a.6) */
+/* the real capture's 0x000B payload (PROTOCOL.md section 7) */
 
 static const unsigned char  dualcam_meta_v3[32] = {
     0x03, 0x04, 0x00, 0x00, 0x01, 0x92, 0xdd, 0x35, 0x36, 0x28, 0x00, 0x00,
