@@ -481,11 +481,16 @@ class StatusEndpoint(NginxTestCase):
         parse_prometheus(body.decode('utf-8'))
 
         for accept in ('application/json', 'text/plain, application/json',
-                       '*/*', 'text/html'):
+                       '*/*'):
             code, h, body = st.request('GET', '', {'Accept': accept})
             self.assertEqual(code, 200)
             self.assertEqual(h['content-type'], 'application/json', accept)
             json.loads(body.decode('utf-8'))
+
+        # a browser gets the operator's page (t/test_page.py)
+        code, h, body = st.request('GET', '', {'Accept': 'text/html'})
+        self.assertEqual(code, 200)
+        self.assertEqual(h['content-type'], 'text/html; charset=utf-8')
 
         code, h, body = st.request('GET', '?format=json',
                                    {'Accept': 'text/plain'})
