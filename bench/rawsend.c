@@ -13,16 +13,28 @@
  *
  * --dualcam: a minimal device: init (front video pending), METADATA v1
  *   when asked, START, SYNC as RESUME asks, the DATA frames, init without
- *   flags after 00 09, and it closes on CLOSE.  The file content is a
- *   64 KiB pseudo-random block repeated, made once; the running CRC is
+ *   flags after 00 09, and it closes on CLOSE.  The running CRC is
  *   computed per frame with the core's dualcam_crc16().  It exists
  *   because dualcam-sim computes every content byte per send
  *   (sim_content() is ~75% of its CPU), which caps one connection below
  *   what loopback and the server can do.  --verify-store DIR checks the
  *   stored files byte for byte afterwards.
  *
+ * The content is distinct per connection and offset, yet costs no more
+ * than a memcpy: a 64 KiB pseudo-random block made once, read at an
+ * offset that depends on the IMEI, with the IMEI and the offset XORed
+ * into 16 bytes of every 1024-byte packet (raw mode: of every 64 KiB of
+ * the stream).  A file stored under another device, shifted by any
+ * number of bytes, cut, or with two packets swapped does not verify.
+ * --verify-sink DIR checks the raw sink's files the same way: every
+ * connection's stream in exactly one file, byte for byte.
+ *
  *   rawsend --port N [--conns N] [--size BYTES] [--dualcam]
- *           [--imei-base N] [--verify-store DIR]
+ *           [--imei-base N] [--verify-store DIR] [--verify-sink DIR]
+ *           [--verify-only]
+ *
+ * --verify-only: no connection, only the check of what an earlier run
+ * with the same --conns, --size, --dualcam and --imei-base left.
  *
  * Prints one JSON line: connections, payload and wire bytes, seconds
  * (first connect to the last close), the sender's CPU time and, with
@@ -53,6 +65,8 @@
 #define RAW_FRAME      (DUALCAM_HEADER_LEN + DUALCAM_PACKET_SIZE + 2)
 #define RAW_EVENTS     256
 #define RAW_IN_SIZE    1024
+#define RAW_STAMP_AT   4           /* after an H.265 start code */
+#define RAW_STAMP_LEN  16          /* the IMEI and the offset */
 
 
 typedef struct {
@@ -82,7 +96,9 @@ typedef struct {
     unsigned long long  size;
     unsigned long long  wire;
     uint32_t            packets;
-    unsigned char      *block;      /* RAW_CHUNK bytes */
+    unsigned char      *block;      /* RAW_CHUNK bytes, and the first
+                                       packet's again after them */
+    unsigned char       orig[RAW_STAMP_LEN];    /* raw: unstamped bytes */
     int                 errors;
 } raw_t;
 
@@ -90,6 +106,9 @@ typedef struct {
 static double raw_now(void);
 static int raw_connect(struct sockaddr_in *sin);
 static void raw_fill(unsigned char *buf, size_t size, int framed);
+static void raw_content(raw_t *r, uint64_t imei, uint64_t at,
+    unsigned char *dst, size_t n);
+static void raw_stamp(raw_t *r, uint64_t imei, uint64_t chunk);
 static int raw_send(raw_t *r, raw_conn_t *c);
 static int raw_dc_read(raw_t *r, raw_conn_t *c);
 static int raw_dc_frame(raw_t *r, raw_conn_t *c, unsigned cmd,
@@ -100,18 +119,21 @@ static void raw_dc_data(raw_t *r, raw_conn_t *c);
 static int raw_dc_write(raw_t *r, raw_conn_t *c);
 static int raw_verify(raw_t *r, const char *dir, raw_conn_t *all,
     int conns);
+static int raw_verify_sink(raw_t *r, const char *dir, uint64_t imei_base,
+    int conns);
+static int raw_file_is(raw_t *r, int fd, uint64_t imei);
 
 
 int
 main(int argc, char **argv)
 {
-    int                  i, n, conns, left, ok;
+    int                  i, n, conns, left, ok, verify_only;
     char                 drain[4096];
     double               start, end;
     ssize_t              got;
     raw_t                r;
     uint64_t             imei_base;
-    const char          *host, *verify;
+    const char          *host, *verify, *verify_sink;
     raw_conn_t          *c, *all;
     struct rusage        ru;
     struct sockaddr_in   sin;
@@ -120,6 +142,8 @@ main(int argc, char **argv)
     memset(&r, 0, sizeof(raw_t));
     host = "127.0.0.1";
     verify = NULL;
+    verify_sink = NULL;
+    verify_only = 0;
     conns = 1;
     r.size = 64ULL << 20;
     imei_base = 352093081000000ULL;
@@ -149,10 +173,17 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--verify-store") == 0 && i + 1 < argc) {
             verify = argv[++i];
 
+        } else if (strcmp(argv[i], "--verify-sink") == 0 && i + 1 < argc) {
+            verify_sink = argv[++i];
+
+        } else if (strcmp(argv[i], "--verify-only") == 0) {
+            verify_only = 1;
+
         } else {
             fprintf(stderr, "usage: rawsend --port N [--conns N] "
                     "[--size BYTES] [--dualcam] [--imei-base N] "
-                    "[--verify-store DIR]\n");
+                    "[--verify-store DIR] [--verify-sink DIR] "
+                    "[--verify-only]\n");
             return 2;
         }
     }
@@ -170,7 +201,7 @@ main(int argc, char **argv)
     r.wire = r.size + (unsigned long long) r.packets
                       * (RAW_FRAME - DUALCAM_PACKET_SIZE);
 
-    r.block = malloc(RAW_CHUNK);
+    r.block = malloc(RAW_CHUNK + DUALCAM_PACKET_SIZE);
     all = calloc((size_t) conns, sizeof(raw_conn_t));
     if (r.block == NULL || all == NULL) {
         perror("malloc");
@@ -178,6 +209,10 @@ main(int argc, char **argv)
     }
 
     raw_fill(r.block, RAW_CHUNK, !r.dualcam);
+
+    /* a packet read at any offset of the block is contiguous */
+    memcpy(r.block + RAW_CHUNK, r.block, DUALCAM_PACKET_SIZE);
+    memcpy(r.orig, r.block + RAW_STAMP_AT, RAW_STAMP_LEN);
 
     r.ep = epoll_create1(EPOLL_CLOEXEC);
     if (r.ep == -1) {
@@ -190,6 +225,10 @@ main(int argc, char **argv)
     for (i = 0; i < conns; i++) {
         c = &all[i];
         c->imei = imei_base + (uint64_t) i;
+
+        if (verify_only) {
+            continue;
+        }
 
         if (r.dualcam) {
             c->out = malloc(RAW_CHUNK + 256);
@@ -217,7 +256,7 @@ main(int argc, char **argv)
         }
     }
 
-    left = conns;
+    left = verify_only ? 0 : conns;
 
     while (left > 0) {
         n = epoll_wait(r.ep, events, RAW_EVENTS, 10000);
@@ -309,6 +348,15 @@ main(int argc, char **argv)
 
     if (verify != NULL) {
         n = raw_verify(&r, verify, all, conns);
+        printf(", \"verified\": %d", n);
+
+        if (n != conns) {
+            r.errors++;
+        }
+    }
+
+    if (verify_sink != NULL) {
+        n = raw_verify_sink(&r, verify_sink, imei_base, conns);
         printf(", \"verified\": %d", n);
 
         if (n != conns) {
@@ -409,17 +457,21 @@ raw_fill(unsigned char *buf, size_t size, int framed)
 static int
 raw_send(raw_t *r, raw_conn_t *c)
 {
-    size_t              len;
+    size_t              len, off;
     ssize_t             n;
     struct epoll_event  ev;
 
     while (c->sent < r->wire) {
-        len = RAW_CHUNK;
+        /* the stream at offset o is block[o % 64 KiB], stamped per chunk */
+        off = (size_t) (c->sent % RAW_CHUNK);
+        len = RAW_CHUNK - off;
         if (r->wire - c->sent < len) {
             len = (size_t) (r->wire - c->sent);
         }
 
-        n = write(c->fd, r->block, len);
+        raw_stamp(r, c->imei, c->sent / RAW_CHUNK);
+
+        n = write(c->fd, r->block + off, len);
 
         if (n == -1) {
             if (errno == EAGAIN || errno == EINTR) {
@@ -632,7 +684,7 @@ raw_dc_init(raw_conn_t *c, unsigned flags)
 static void
 raw_dc_data(raw_t *r, raw_conn_t *c)
 {
-    size_t          n, off;
+    size_t          n;
     uint64_t        at;
     unsigned char  *q;
 
@@ -642,12 +694,11 @@ raw_dc_data(raw_t *r, raw_conn_t *c)
         at = (uint64_t) c->next * DUALCAM_PACKET_SIZE;
         n = r->size - at < DUALCAM_PACKET_SIZE ? (size_t) (r->size - at)
                                                : DUALCAM_PACKET_SIZE;
-        off = (size_t) (at % RAW_CHUNK);
 
         q = c->out + c->out_len;
         q = dualcam_put16(q, DUALCAM_CMD_DATA);
         q = dualcam_put16(q, (uint16_t) (n + 2));
-        memcpy(q, r->block + off, n);
+        raw_content(r, c->imei, at, q, n);
         c->crc = dualcam_crc16(c->crc, q, n);
         q = dualcam_put16(q + n, c->crc);
 
@@ -699,25 +750,16 @@ raw_dc_write(raw_t *r, raw_conn_t *c)
 static int
 raw_verify(raw_t *r, const char *dir, raw_conn_t *all, int conns)
 {
-    int                 i, fd, good, intact;
-    char                path[4096];
-    DIR                *d;
-    size_t              len;
-    ssize_t             n;
-    struct stat         st;
-    struct dirent      *de;
-    unsigned long long  off;
-    unsigned char      *buf;
-
-    buf = malloc(RAW_CHUNK);
-    if (buf == NULL) {
-        return 0;
-    }
+    int              i, fd, good, intact;
+    char             path[4096];
+    DIR             *d;
+    size_t           len;
+    struct dirent   *de;
 
     good = 0;
 
     for (i = 0; i < conns; i++) {
-        snprintf(path, sizeof(path), "%s/%llu", dir,
+        snprintf(path, sizeof(path), "%s/%015llu", dir,
                  (unsigned long long) all[i].imei);
 
         d = opendir(path);
@@ -739,23 +781,7 @@ raw_verify(raw_t *r, const char *dir, raw_conn_t *all, int conns)
                 continue;
             }
 
-            if (fstat(fd, &st) == 0
-                && (unsigned long long) st.st_size == r->size)
-            {
-                intact = 1;
-
-                for (off = 0; intact && off < r->size; off += RAW_CHUNK) {
-                    len = r->size - off < RAW_CHUNK ? (size_t) (r->size - off)
-                                                    : RAW_CHUNK;
-                    n = read(fd, buf, len);
-
-                    if (n != (ssize_t) len
-                        || memcmp(buf, r->block, len) != 0)
-                    {
-                        intact = 0;
-                    }
-                }
-            }
+            intact = raw_file_is(r, fd, all[i].imei);
 
             close(fd);
         }
@@ -764,7 +790,174 @@ raw_verify(raw_t *r, const char *dir, raw_conn_t *all, int conns)
         good += intact;
     }
 
-    free(buf);
+    return good;
+}
+
+
+/* 1: fd holds exactly what connection imei sent (dualcam: its file) */
+
+static int
+raw_file_is(raw_t *r, int fd, uint64_t imei)
+{
+    int                 intact;
+    size_t              len, k, n;
+    ssize_t             got;
+    struct stat         st;
+    unsigned long long  off, size;
+    unsigned char       buf[RAW_CHUNK], want[RAW_CHUNK];
+
+    size = r->dualcam ? r->size : r->wire;
+
+    if (fstat(fd, &st) != 0 || (unsigned long long) st.st_size != size) {
+        return 0;
+    }
+
+    intact = 1;
+
+    for (off = 0; intact && off < size; off += RAW_CHUNK) {
+        len = size - off < RAW_CHUNK ? (size_t) (size - off) : RAW_CHUNK;
+
+        got = read(fd, buf, len);
+        if (got != (ssize_t) len) {
+            return 0;
+        }
+
+        if (r->dualcam) {
+            for (k = 0; k < len; k += n) {
+                n = len - k < DUALCAM_PACKET_SIZE ? len - k
+                                                  : DUALCAM_PACKET_SIZE;
+                raw_content(r, imei, off + k, want + k, n);
+            }
+
+        } else {
+            raw_stamp(r, imei, off / RAW_CHUNK);
+            memcpy(want, r->block, len);
+        }
+
+        intact = memcmp(buf, want, len) == 0;
+    }
+
+    return intact;
+}
+
+
+/*
+ * The raw sink names its files by the order of accepts: every
+ * connection's stream must be in exactly one of them, and nothing else.
+ */
+
+static int
+raw_verify_sink(raw_t *r, const char *dir, uint64_t imei_base, int conns)
+{
+    int             fd, good, i;
+    DIR            *d;
+    size_t          len;
+    uint64_t        imei;
+    unsigned char  *seen, head[RAW_STAMP_AT + RAW_STAMP_LEN];
+    struct dirent  *de;
+
+    d = opendir(dir);
+    seen = calloc((size_t) conns, 1);
+
+    if (d == NULL || seen == NULL) {
+        perror(dir);
+        return 0;
+    }
+
+    good = 0;
+
+    while ((de = readdir(d)) != NULL) {
+        len = strlen(de->d_name);
+
+        if (len < 5 || strcmp(de->d_name + len - 4, ".bin") != 0) {
+            continue;
+        }
+
+        fd = openat(dirfd(d), de->d_name, O_RDONLY);
+        if (fd == -1) {
+            continue;
+        }
+
+        /* whose stream: the stamp of its first chunk says */
+        if (pread(fd, head, sizeof(head), 0) != (ssize_t) sizeof(head)) {
+            close(fd);
+            continue;
+        }
+
+        imei = 0;
+
+        for (i = 0; i < 8; i++) {
+            imei = imei << 8
+                   | (unsigned char) (head[RAW_STAMP_AT + i] ^ r->orig[i]);
+        }
+
+        if (imei >= imei_base && imei - imei_base < (uint64_t) conns
+            && !seen[imei - imei_base] && raw_file_is(r, fd, imei))
+        {
+            seen[imei - imei_base] = 1;
+            good++;
+
+        } else {
+            fprintf(stderr, "rawsend: %s/%s is no connection's stream\n",
+                    dir, de->d_name);
+        }
+
+        close(fd);
+    }
+
+    closedir(d);
+    free(seen);
 
     return good;
+}
+
+
+/*
+ * A packet of connection imei's file at offset at (a multiple of 1024):
+ * the block from an offset of the IMEI, the IMEI and at XORed into
+ * bytes 4-19; the file begins with an H.265 start code.
+ */
+
+static void
+raw_content(raw_t *r, uint64_t imei, uint64_t at, unsigned char *dst,
+    size_t n)
+{
+    size_t          k;
+    unsigned char   stamp[RAW_STAMP_LEN];
+
+    memcpy(dst, r->block + (size_t) ((at + imei * 4099) % RAW_CHUNK), n);
+
+    dualcam_put32(stamp, (uint32_t) (imei >> 32));
+    dualcam_put32(stamp + 4, (uint32_t) imei);
+    dualcam_put32(stamp + 8, (uint32_t) (at >> 32));
+    dualcam_put32(stamp + 12, (uint32_t) at);
+
+    for (k = 0; k < RAW_STAMP_LEN && RAW_STAMP_AT + k < n; k++) {
+        dst[RAW_STAMP_AT + k] ^= stamp[k];
+    }
+
+    if (at == 0) {
+        for (k = 0; k < 4 && k < n; k++) {
+            dst[k] = k == 3;
+        }
+    }
+}
+
+
+/* raw mode: the block as chunk `chunk` of connection imei's stream */
+
+static void
+raw_stamp(raw_t *r, uint64_t imei, uint64_t chunk)
+{
+    size_t          k;
+    unsigned char   stamp[RAW_STAMP_LEN];
+
+    dualcam_put32(stamp, (uint32_t) (imei >> 32));
+    dualcam_put32(stamp + 4, (uint32_t) imei);
+    dualcam_put32(stamp + 8, (uint32_t) (chunk >> 32));
+    dualcam_put32(stamp + 12, (uint32_t) chunk);
+
+    for (k = 0; k < RAW_STAMP_LEN; k++) {
+        r->block[RAW_STAMP_AT + k] = r->orig[k] ^ stamp[k];
+    }
 }

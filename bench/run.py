@@ -324,20 +324,28 @@ def run_raw(conns, size, directory, fsync=False):
         line = sink.stdout.readline()
         port = int(line.split()[1])
         t0 = time.monotonic()
+        # --verify-sink: after the last close, every connection's stream
+        # in exactly one of the sink's files, byte for byte (untimed)
         r = subprocess.run([RAWSEND, '--port', str(port), '--conns',
-                            str(conns), '--size', str(size)],
+                            str(conns), '--size', str(size),
+                            '--verify-sink', directory],
                            capture_output=True, text=True, timeout=300)
         dt = time.monotonic() - t0
         out, _ = sink.communicate(timeout=60)
-        # rawsend's own time: first connect to the sink's last close
-        dt = last_json(r.stdout).get('seconds', dt)
     finally:
         if sink.poll() is None:
             sink.kill()
             sink.wait()
-    if r.returncode != 0:
+    j = last_json(r.stdout)
+    if j is None:
         raise RuntimeError('rawsend failed: %s' % r.stderr)
+    # rawsend's own time: first connect to the sink's last close
+    dt = j.get('seconds', dt)
     rep = last_json(out)
+    rep['verified'] = j.get('verified', 0)
+    if r.returncode != 0:
+        rep['errors'] = rep.get('errors', 0) or 1
+        rep['rawsend'] = r.stderr.strip()[-300:]
     return dt, rep['utime_s'] + rep['stime_s'], rep
 
 
@@ -493,7 +501,8 @@ def throughput(args, scen, devices, size, reps):
                     settle()
                     dt, c, rep_ = run_raw(devices, size, sinkdir,
                                           fsync=how == 'raw_fsync')
-                    if rep_['errors'] or rep_['closed'] != devices:
+                    if (rep_['errors'] or rep_['closed'] != devices
+                            or rep_['verified'] != devices):
                         failures.append('raw sink: %r' % rep_)
                 else:
                     base += 10000

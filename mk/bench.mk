@@ -32,3 +32,6 @@ bench-tools: $(BENCH_BIN)
 bench: deps
 	$(MAKE) all bench-tools
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# t/test_bench_tools.py checks what rawsend and the sink verify
+TEST_EXTRA += bench-tools
