@@ -34,6 +34,7 @@ let profile = null;
 let responses = [];
 let errors = [];
 let routes = [];
+let pending = [];
 
 function out(obj) {
     process.stdout.write(JSON.stringify(obj) + '\n');
@@ -46,15 +47,18 @@ function watch(p) {
             errors.push('console: ' + m.text());
         }
     });
-    p.on('response', async (res) => {
-        const rec = { url: res.url(), status: res.status(), size: null,
+    p.on('response', (res) => {
+        // the size the server sent: Content-Length (nginx sends it for
+        // the status and the files), else the body as read here
+        const len = res.headers()['content-length'];
+        const rec = { url: res.url(), status: res.status(),
+                      size: len === undefined ? null : Number(len),
                       type: res.request().resourceType(),
                       time: Date.now() };
         responses.push(rec);
-        try {
-            rec.size = (await res.buffer()).length;
-        } catch (e) {
-            // a redirect or a body already gone: size stays null
+        if (rec.size === null) {
+            pending.push(res.buffer().then((b) => { rec.size = b.length; },
+                                           () => {}));
         }
     });
     p.on('request', (req) => {
@@ -158,8 +162,9 @@ const ops = {
         return {};
     },
     async requests() {
-        // let pending body reads finish
-        await new Promise((r) => setTimeout(r, 200));
+        // let the body reads still under way finish
+        await Promise.allSettled(pending);
+        pending = [];
         const r = responses;
         responses = [];
         return { requests: r };
