@@ -217,6 +217,16 @@ def meta_seeds(cap):
     write('fuzz_meta', 'path-dots', bytes([0]) + b'../../etc/passwd.H265')
 
 
+def json_seeds():
+    write('fuzz_json', 'issue-path', b'dsm/picture/J\xfcrgen-\xce\xfd.jpg')
+    write('fuzz_json', 'utf8-edges', b'\xc2\x80\xdf\xbf\xe0\xa0\x80'
+          b'\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\xf0\x90\x80\x80'
+          b'\xf4\x8f\xbf\xbf')
+    write('fuzz_json', 'malformed', b'\xc0\xaf\xe0\x80\xaf\xed\xa0\x80'
+          b'\xf4\x90\x80\x80\xf5\xff\x80\xe2\x82')
+    write('fuzz_json', 'controls', bytes(range(0, 0x20)) + b'"\\\x7f/')
+
+
 def device_seeds():
     def files(*cfgs):
         return b''.join(bytes([k]) + struct.pack('>H', size)
@@ -260,6 +270,7 @@ def main():
     server_seeds(cap)
     session_seeds(cap)
     meta_seeds(cap)
+    json_seeds()
     device_seeds()
     return 0
 
