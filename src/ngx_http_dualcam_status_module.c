@@ -821,6 +821,18 @@ ngx_http_dualcam_status_json_recent(ngx_http_dualcam_status_out_t *o,
     ngx_http_dualcam_status_printf(o, ",\"url\":");
     ngx_http_dualcam_status_url(o, &r->path);
 
+    ngx_http_dualcam_status_printf(o, ",\"mp4\":");
+
+    if (r->mp4.len) {
+        ngx_http_dualcam_status_string(o, r->mp4.data, r->mp4.len);
+
+    } else {
+        ngx_http_dualcam_status_printf(o, "null");
+    }
+
+    ngx_http_dualcam_status_printf(o, ",\"mp4_url\":");
+    ngx_http_dualcam_status_url(o, &r->mp4);
+
     ms = r->end_ms > r->start_ms ? r->end_ms - r->start_ms : 0;
 
     ngx_http_dualcam_status_printf(o,

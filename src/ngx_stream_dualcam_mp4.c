@@ -481,6 +481,7 @@ ngx_stream_dualcam_mp4_committed(ngx_stream_session_t *s,
     ngx_stream_dualcam_commit_t *cm)
 {
     u_char                    *name, *end;
+    ngx_str_t                  path;
     ngx_stream_dualcam_ctx_t  *ctx;
     ngx_stream_dualcam_mp4_t  *st;
 
@@ -506,6 +507,11 @@ ngx_stream_dualcam_mp4_committed(ngx_stream_session_t *s,
 
     ctx->mp4.len = end - name;
     ngx_memcpy(ctx->mp4.data, name, ctx->mp4.len);
+
+    /* the path lives in cm until the session's next commit */
+    path.data = st->result.path;
+    path.len = end - path.data;
+    ngx_stream_dualcam_zone_file_mp4(ctx->zs, &path);
 }
 
 

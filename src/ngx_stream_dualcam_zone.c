@@ -45,7 +45,9 @@ typedef struct {
     size_t                               name_len;
     size_t                               path_len;
     size_t                               addr_len;
-    u_char                               data[1];   /* name path addr */
+    size_t                               mp4_len;
+    u_char                               data[1];   /* name path addr
+                                                       mp4 */
 } ngx_stream_dualcam_zone_rnode_t;
 
 
@@ -92,6 +94,8 @@ struct ngx_stream_dualcam_zone_sess_s {
 
     size_t                               addr_len;
     u_char                               addr[NGX_STREAM_DUALCAM_ADDR_LEN];
+
+    ngx_str_t                            mp4;      /* of the file ending */
 };
 
 
@@ -746,6 +750,11 @@ ngx_stream_dualcam_zone_snapshot(ngx_shm_zone_t *zone, ngx_pool_t *pool,
             p = ngx_cpymem(p, rn->data + rn->name_len + rn->path_len,
                            rn->addr_len);
 
+            r->mp4.data = p;
+            r->mp4.len = rn->mp4_len;
+            p = ngx_cpymem(p, rn->data + rn->name_len + rn->path_len
+                              + rn->addr_len, rn->mp4_len);
+
             r++;
             snap->nrecent++;
         }
@@ -798,7 +807,8 @@ ngx_stream_dualcam_zone_evict_locked(ngx_stream_dualcam_zone_ctx_t *ctx)
     ngx_queue_remove(q);
 
     ctx->sh->nrecent--;
-    ctx->sh->recent_str -= rn->name_len + rn->path_len + rn->addr_len;
+    ctx->sh->recent_str -= rn->name_len + rn->path_len + rn->addr_len
+                           + rn->mp4_len;
 
     ngx_slab_free_locked(ctx->shpool, rn);
 }
@@ -876,7 +886,7 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
     file = zs->file;
     nlen = ngx_stream_dualcam_zone_name_len(file);
     plen = (path != NULL) ? path->len : 0;
-    nstr = nlen + plen + zs->addr_len;
+    nstr = nlen + plen + zs->addr_len + zs->mp4.len;
 
     rn = ngx_stream_dualcam_zone_alloc_locked(ctx,
                   offsetof(ngx_stream_dualcam_zone_rnode_t, data) + nstr);
@@ -895,6 +905,7 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
     rn->name_len = nlen;
     rn->path_len = plen;
     rn->addr_len = zs->addr_len;
+    rn->mp4_len = zs->mp4.len;
 
     p = ngx_cpymem(rn->data, file->name, nlen);
 
@@ -902,7 +913,12 @@ ngx_stream_dualcam_zone_recent_locked(ngx_stream_dualcam_zone_sess_t *zs,
         p = ngx_cpymem(p, path->data, plen);
     }
 
-    ngx_memcpy(p, zs->addr, zs->addr_len);
+    p = ngx_cpymem(p, zs->addr, zs->addr_len);
+
+    if (zs->mp4.len) {
+        ngx_memcpy(p, zs->mp4.data, zs->mp4.len);
+        ngx_str_null(&zs->mp4);
+    }
 
     ngx_queue_insert_head(&sh->recent, &rn->queue);
     sh->nrecent++;
@@ -1125,4 +1141,16 @@ ngx_stream_dualcam_zone_notify(ngx_shm_zone_t *zone,
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* the MP4 stored with the file that ends next (its recent entry) */
+
+void
+ngx_stream_dualcam_zone_file_mp4(ngx_stream_dualcam_zone_sess_t *zs,
+    ngx_str_t *path)
+{
+    if (zs != NULL) {
+        zs->mp4 = *path;
+    }
 }

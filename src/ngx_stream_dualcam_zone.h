@@ -64,6 +64,9 @@ void ngx_stream_dualcam_zone_file(ngx_stream_dualcam_zone_sess_t *zs,
  * A file was stored (result ok, path the file in the store), was stored
  * before (duplicate, path the first copy), or failed (path NULL).
  */
+/* the MP4 stored with the file that ends next: its recent entry */
+void ngx_stream_dualcam_zone_file_mp4(ngx_stream_dualcam_zone_sess_t *zs,
+    ngx_str_t *path);
 void ngx_stream_dualcam_zone_file_end(ngx_stream_dualcam_zone_sess_t *zs,
     dualcam_file_t *file, ngx_str_t *path, dualcam_result_e result);
 
@@ -179,6 +182,8 @@ typedef struct {
     ngx_str_t                 path;             /* stored path; empty when
                                                    not stored */
     ngx_str_t                 addr;
+    ngx_str_t                 mp4;              /* its MP4's path; empty:
+                                                   none */
 } ngx_stream_dualcam_zone_recent_t;
 
 

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import tempfile
 import unittest
+import urllib.request
 
 from harness import ROOT, NginxTestCase, need_sim
 
@@ -326,6 +327,12 @@ class Oracle(unittest.TestCase):
         self.assertEqual(os.listdir(self.dir), ['x.mp4'])
 
 
+STATUS_HTTP = """
+    server {
+        listen 127.0.0.1:@HTTP_PORT@;
+        location = /dualcam/status { dualcam_status dc; }
+    }"""
+
 MP4_LOG = ("log_format mp4 '$dualcam_result $dualcam_mp4';\n"
            "    access_log @PREFIX@/logs/mp4.log mp4;")
 
@@ -422,6 +429,23 @@ class Module(NginxTestCase):
             lines = f.read().split('\n')
         names = sorted(line.split()[1] for line in lines if line)
         self.assertEqual(names, sorted(os.path.basename(m) for m in mp4))
+
+    def test_status_recent(self):
+        """The status endpoint's recent entry names the MP4."""
+        ngx = self.start_nginx(zone='dc 1m', http=STATUS_HTTP)
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        r = ngx.sim('--files', 'videof:@' + src + ',photof:2000',
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        url = 'http://127.0.0.1:%d/dualcam/status' % ngx.http_port
+        with urllib.request.urlopen(url, timeout=10) as f:
+            status = json.loads(f.read().decode('utf-8'))
+        recent = {e['kind']: e for e in status['recent']}
+        video, photo = recent['video'], recent['photo']
+        self.assertTrue(video['path'].endswith('-front-video.h265'))
+        self.assertEqual(video['mp4'], video['path'][:-5] + '.mp4')
+        self.assertTrue(os.path.exists(video['mp4']))
+        self.assertIsNone(photo['mp4'])
 
     def test_drop_and_resume(self):
         """The device drops mid-file and resumes: one MP4, of the whole
