@@ -17,6 +17,9 @@ Scenarios (--only takes a comma-separated subset):
     conc     10,000 devices at a GSM rate, 50 KB photo each: RSS/device,
              socket memory, status latency, every file byte-exact
     faults   1,000 devices, 1% bad CRC, 1% drops: byte-exact, resumes
+    notify   200 devices x 2 photos, dualcam_notify on against off (two
+             servers of one nginx, runs interleaved): upload MB/s and
+             files/s, and how long the last event takes to arrive
     profile  callgrind of one single-process nginx receiving one video
     ab       (not by default) the module with bench/proposals/*.patch
              applied, built in a temp copy, against the module as it is
@@ -57,9 +60,10 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
-SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile',
-             'ab')
-DEFAULT = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'profile')
+SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'notify',
+             'profile', 'ab')
+DEFAULT = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'notify',
+           'profile')
 
 notes = []          # free text for RESULTS.md, in order
 rows = []           # (scenario, figure, value, target, verdict)
@@ -247,7 +251,7 @@ STATUS_LOCATION = '/status'
 
 def start_nginx(workers=1, connections=1024, fsync_server=True,
                 zone_size='64m', backlog=4096, extra_server='',
-                log_level='notice', third_server=None):
+                log_level='notice', third_server=None, http_extra=''):
     """An nginx with a default server on port (dualcam_fsync default) and,
     with fsync_server, a second one on port2 with dualcam_fsync off."""
     listen = 'listen 127.0.0.1:%s reuseport backlog=%d;' % ('%s', backlog)
@@ -268,7 +272,8 @@ def start_nginx(workers=1, connections=1024, fsync_server=True,
         log_level=log_level,
         main='worker_rlimit_nofile %d;' % NOFILE,
         http=('server { listen 127.0.0.1:@HTTP_PORT@; '
-              'location %s { dualcam_status bench; } }' % STATUS_LOCATION))
+              'location %s { dualcam_status bench; } %s }'
+              % (STATUS_LOCATION, http_extra)))
     ngx.conf = ngx.conf.replace('worker_connections 1024;',
                                 'worker_connections %d;' % connections)
     ngx.status_url = 'http://127.0.0.1:%d%s' % (ngx.http_port,
@@ -905,6 +910,89 @@ def start_single(ngx, timeout=120):
             pass
         time.sleep(0.05)
     ngx.wait_port(ngx.port, deadline - time.time())
+
+
+def scenario_notify(args):
+    """dualcam_notify costs the upload a file write in the commit (synced
+    with the sidecar) and a delivery afterwards; measured as MB/s of the
+    same upload to a server without and one with it.  The receiver is a
+    location of the same nginx answering 204 (cheap, so the figure is the
+    module's cost, not a receiver's)."""
+    devices, size, reps = 200, 64 * 1024, max(args.reps, 3)
+    log('== notify: %d devices x 2 photos of %d KB, notify off vs on '
+        '(median of %d interleaved reps)' % (devices, size // 1024, reps))
+    ngx = start_nginx(
+        workers=1, connections=4096, fsync_server=False,
+        third_server='dualcam_notify http://127.0.0.1:@HTTP_PORT@/events; '
+                     'dualcam_notify_secret bench;',
+        http_extra='location = /events { return 204; }')
+    ngx.label = 'notify'
+    files = 'photof:%d,photor:%d' % (size, size)
+    payload = devices * 2 * size
+    m = {'off': [], 'on': []}
+    lag = []
+    failures = []
+    base = 353000000000000
+    try:
+        for rep in range(reps + 1):
+            for key, port in (('off', ngx.port), ('on', ngx.port3)):
+                empty_dir(ngx.store)
+                settle()
+                base += 10000
+                sent0 = ((status_json(ngx) or {}).get('notify') or
+                         {}).get('sent', 0)
+                cmd = sim_cmd(port, devices, files, base,
+                              ['--concurrency', str(devices)])
+                dt, r = run_sim(cmd)
+                t_end = time.monotonic()
+                j = last_json(r.stdout) or {}
+                stored = count_files(ngx.store) - count_files(ngx.store,
+                                                               '.json')
+                if r.returncode != 0 or stored != 2 * devices:
+                    failures.append('%s: rc %s, %d of %d stored: %s' % (
+                        key, r.returncode, stored, 2 * devices,
+                        r.stderr.strip()[-300:]))
+                if key == 'on':
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline:
+                        n = ((status_json(ngx) or {}).get('notify') or {})
+                        if n.get('sent', 0) - sent0 >= 2 * devices:
+                            break
+                        time.sleep(0.02)
+                    else:
+                        failures.append('on: %s of %d events sent in 60 s'
+                                        % (n.get('sent', 0) - sent0,
+                                           2 * devices))
+                    if rep:
+                        lag.append(time.monotonic() - t_end)
+                if rep == 0:
+                    continue        # warm-up
+                m[key].append(payload / j.get('wall_s', dt) / 1e6)
+            if rep:
+                log('  rep %d: off %.1f MB/s, on %.1f MB/s' % (
+                    rep, m['off'][-1], m['on'][-1]))
+    finally:
+        doc = status_json(ngx) or {}
+        stop_nginx(ngx)
+    med = {k: statistics.median(v) for k, v in m.items() if v}
+    if 'off' in med and 'on' in med:
+        for key in ('off', 'on'):
+            row('notify', 'dualcam_notify %s, upload MB/s (files/s)' % key,
+                '%.1f (%.0f..%.0f) (%.0f files/s)' % (
+                    med[key], min(m[key]), max(m[key]),
+                    med[key] * 1e6 / size))
+        row('notify', '  on / off', '%.0f%%' % (100 * med['on'] /
+                                                med['off']))
+    if lag:
+        row('notify', 'last event delivered, s after the upload ended',
+            '%.2f (median; max %.2f)' % (statistics.median(lag), max(lag)))
+    n = doc.get('notify') or {}
+    row('notify', 'events sent / failed attempts / dead-lettered',
+        '%s / %s / %s' % (n.get('sent'), n.get('failed_attempts'),
+                          n.get('dead_lettered')), 'all sent, 0 failed',
+        not failures and n.get('failed_attempts') == 0)
+    for f in failures[:5]:
+        note('notify: %s' % f)
 
 
 def scenario_profile(args):
