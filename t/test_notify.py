@@ -153,6 +153,28 @@ class Stored(NotifyCase):
                      % (p, n, ngx.fd_count(p)))
 
 
+    def test_video_event_names_its_mp4(self):
+        """A stored video: its event lists the raw file and its MP4 as
+        artifacts, and carries the sidecar's "mp4" facts."""
+        need_sim(self)
+        src = os.path.join(ROOT, '..', 'shared', 'fixtures', 'video',
+                           'dualcam-front-20241101T070713Z.h265')
+        if not os.path.exists(src):
+            self.skipTest('no video fixture')
+        rx = self.receiver()
+        ngx = self.notify_nginx(rx.url(), timeout='5s')
+        r = ngx.sim('--files', 'videof:@' + src, '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rx.wait(1, timeout=20)
+        ev = list(self.stored_bodies(rx).values())[0]['json']
+        exts = [a['ext'] for a in ev['artifacts']]
+        self.assertEqual(exts, ['h265', 'mp4'])
+        mp4 = ev['artifacts'][1]['path']
+        self.assertTrue(os.path.exists(mp4))
+        self.assertEqual(ev['mp4']['file'], os.path.basename(mp4))
+        self.assertEqual(os.path.getsize(mp4), ev['mp4']['size'])
+
+
 class Retries(NotifyCase):
 
     def test_500_then_timeout_then_reset_then_2xx(self):
