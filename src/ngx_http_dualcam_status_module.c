@@ -1203,9 +1203,11 @@ ngx_http_dualcam_status_string(ngx_http_dualcam_status_out_t *o,
     u_char *data, size_t len)
 {
     u_char  *p, *start;
+    size_t   size;
 
-    p = ngx_http_dualcam_status_reserve(o,
-                                        dualcam_json_escape_len(data, len) + 2);
+    size = dualcam_json_escape_len(data, len) + 2;
+
+    p = ngx_http_dualcam_status_reserve(o, size);
     if (p == NULL) {
         return;
     }

@@ -199,7 +199,7 @@ dualcam_test_layout(unsigned v, size_t n)
 
 START_TEST(test_meta_newer_every_length)
 {
-    size_t           n, i;
+    size_t           n, i, need;
     unsigned         v, layout;
     unsigned char   *b, known[41];
     unsigned int     seed;
@@ -251,10 +251,10 @@ START_TEST(test_meta_newer_every_length)
             memcpy(known, b, dualcam_test_meta_len(layout));
             known[0] = (unsigned char) layout;
 
+            need = dualcam_test_meta_len(layout);
+
             ck_assert_int_eq(dualcam_meta_decode(&k, DUALCAM_META_DUALCAM,
-                                                 known,
-                                                 dualcam_test_meta_len(layout)),
-                             0);
+                                                 known, need), 0);
 
             ck_assert_uint_eq(m.file_type, k.file_type);
             ck_assert_uint_eq(m.time_ms, k.time_ms);
