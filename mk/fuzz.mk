@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_NICE    ?= nice -n 10
 FUZZ_ARGS    ?=
 
-FUZZ_ALL     := fuzz_server fuzz_session fuzz_meta fuzz_json \
+FUZZ_ALL     := fuzz_server fuzz_session fuzz_meta fuzz_json fuzz_mp4 \
                 $(if $(wildcard src/dualcam_device.h),fuzz_device)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 
@@ -27,6 +27,7 @@ FUZZ_MAXLEN_fuzz_session := 40960
 FUZZ_MAXLEN_fuzz_meta    := 512
 FUZZ_MAXLEN_fuzz_json    := 1024
 FUZZ_MAXLEN_fuzz_device  := 8192
+FUZZ_MAXLEN_fuzz_mp4     := 16384
 
 FUZZ_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $(WARN) \
                 -Isrc -It/fuzz
@@ -68,6 +69,7 @@ fuzz: fuzz-build
 	    fuzz_session) max=$(FUZZ_MAXLEN_fuzz_session) ;; \
 	    fuzz_meta) max=$(FUZZ_MAXLEN_fuzz_meta) ;; \
 	    fuzz_json) max=$(FUZZ_MAXLEN_fuzz_json) ;; \
+	    fuzz_mp4) max=$(FUZZ_MAXLEN_fuzz_mp4) ;; \
 	    *) max=$(FUZZ_MAXLEN_fuzz_device) ;; \
 	    esac; \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: $(B)/fuzz/$$t.log)"; \
