@@ -302,6 +302,32 @@ class Crash(NotifyCase):
         self.assertLessEqual(dups, 4)
 
 
+    def test_reload(self):
+        """Events pending at a reload are adopted by the new workers once
+        the old ones have exited, and sent once each."""
+        need_sim(self)
+        rx = self.receiver(status=503)
+        ngx = self.notify_nginx(rx.url(), workers=2)
+        r = ngx.sim('-n', 5, '--files', 'photof:2000,photor:2000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = StatusClient(ngx)
+        st.wait(lambda d: d['notify']['failed_attempts'] >= 10,
+                what='every event tried')
+        old = set(ngx.worker_pids())
+        ngx.reload()
+        top = os.path.join(ngx.temp, 'notify')
+        wait_for(lambda: not any(os.path.exists(os.path.join(top, str(p)))
+                                 for p in old), timeout=15,
+                 what='the old workers\' directories adopted')
+        rx.set_status(200)
+        rx.wait(10, timeout=15)
+        wait_for(lambda: spool_files(ngx) == [], what='an empty spool')
+        self.assertEqual(set(rx.delivered().values()), {1})
+        self.assertTrue(set(ngx.worker_pids()).isdisjoint(old))
+        n = st.json()['notify']
+        self.assertEqual((n['sent'], n['pending']), (10, 0))
+
+
 class Https(NotifyCase):
 
     def test_https_verify_on_and_off(self):
