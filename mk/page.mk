@@ -44,3 +44,7 @@ TEST_EXTRA += page-deps
 
 test-page: page-deps all
 	$(PYTHON) t/run.py t/test_page.py
+
+# the same for the sanitized build of mk/asan.mk
+$(ASAN_NGX)/Makefile: config.make
+$(ASAN_MODULE): src/dualcam_page.html src/dualcam_page.sh

@@ -600,7 +600,7 @@ class Page(NginxTestCase):
         now = real['time']
         imei = '352093085000001'
 
-        def session(n, age, name):
+        def session(n, age, name, rate=4000):
             return {'imei': '35209308500000%d' % n, 'protocol': 5,
                     'peer': '<b>192.0.2.%d</b>:4000' % n, 'tls': n == 2,
                     'pid': 1, 'connected_since': now - 300,
@@ -610,7 +610,7 @@ class Page(NginxTestCase):
                              'total': 100, 'size': 102400,
                              'received': 51200, 'resume_from': 0,
                              'packets': 50, 'crc_errors': 0,
-                             'progress': 0.5, 'rate': 4000,
+                             'progress': 0.5, 'rate': rate,
                              'started': now - 30}}
 
         def upload(result, kind, name, url=None, **kw):
@@ -622,9 +622,13 @@ class Page(NginxTestCase):
             return d
 
         doc = dict(real)
+        # stalled: no report for 20 s, or three of its own intervals
+        # (16 KiB at its rate: 82 s at 200 B/s)
         doc['sessions'] = [session(1, 1, '%videor'),
-                           session(2, 95, '<svg onload=window.__xss=4>')]
-        doc['sessions_matched'] = 2
+                           session(2, 95, '<svg onload=window.__xss=4>'),
+                           session(3, 60, '%photof', rate=200),
+                           session(4, 250, '%photor', rate=200)]
+        doc['sessions_matched'] = 4
         doc['recent'] = [
             upload('timeout', 'photo', '%photof'),
             upload('ok', 'video', '%videof',
@@ -643,7 +647,8 @@ class Page(NginxTestCase):
         b.screenshot('01-crafted')
 
         s = b.eval(JS_SESSIONS)
-        self.assertEqual([x['stalled'] for x in s], [False, True])
+        self.assertEqual([x['stalled'] for x in s],
+                         [False, True, False, True])
         self.assertEqual(s[1]['name'], '<svg onload=window.__xss=4>')
         self.assertIn('stalled', b.eval(
             'document.querySelector("#sessions tr.stalled").textContent'))
@@ -657,6 +662,13 @@ class Page(NginxTestCase):
                           ('duplicate', False), ('crc limit', True)])
         self.assertEqual(local(r[1]['video']), '/store/%s/20251125T143950Z-'
                          'front-video.mp4' % imei)
+        # Debian's chromium has no H.265 decoder (no hardware here): the
+        # page says so next to the clip, whose sound still plays
+        hevc = b.eval('document.createElement("video").canPlayType('
+                      '\'video/mp4; codecs="hvc1.1.6.L93.B0"\') !== ""')
+        note = b.eval('document.querySelector("#recent tr:nth-child(2)")'
+                      '.textContent.indexOf("no H.265 decoder") >= 0')
+        self.assertEqual(note, not hevc)
         self.assertEqual((r[2]['img'], r[2]['link'], r[2]['video']),
                          (None, None, None))
         self.assertEqual(r[0]['link'], None)
