@@ -41,6 +41,15 @@ HTTP_PAGE = '''
             alias @STORE@/;
             autoindex on;
             autoindex_format json;
+            mp4;
+            types {
+                image/jpeg jpg jpeg;
+                video/mp4 mp4;
+                application/json json;
+            }
+            default_type application/octet-stream;
+            add_header X-Content-Type-Options nosniff;
+            add_header Content-Security-Policy sandbox;
         }
     }
 '''
@@ -555,6 +564,12 @@ class Page(NginxTestCase):
                          ['jpg', 'json'])
         b.screenshot('05-browse')
 
+        # a photo opened by itself shows, under the store's sandbox CSP
+        b.goto('http://127.0.0.1:%d%s' % (ngx.http_port,
+                                           local(loaded[0]['img'])))
+        self.assertEqual(b.eval('document.images.length && '
+                                'document.images[0].naturalWidth'), 320)
+
     def test_device_text_is_never_html(self):
         """A path-mode device sending "<img src=x onerror=...>" as its path
         (and a <script> one): shown as text while in flight and once
@@ -675,6 +690,46 @@ class Page(NginxTestCase):
         self.assertEqual(b.eval(JS_XSS_FLAGS), [True, 0, 1, 0])
         self.assertEqual(b.eval('document.querySelectorAll('
                                 '"a[href^=javascript]").length'), 0)
+
+    def test_video_plays_from_its_mp4(self):
+        """A DualCam recording uploaded as %videof: its recent row plays
+        the MP4 the module made (mp4_url) in a <video>; the browser reads
+        its metadata (duration from the camera's timestamps); the raw file
+        and the MP4 are served with their types and nosniff."""
+        need_sim(self)
+        b = self.b
+        src = harness.fixture('video/dualcam-front-20241101T070713Z.h265')
+        ngx = self.start_nginx(zone='z 1m', http=HTTP_PAGE % STORE)
+        ngx.sim('--files', 'videof:@' + src + ',photof:3000',
+                '--verify-store', ngx.store, check=True)
+        doc, _ = status_json(ngx)
+        video = [e for e in doc['recent'] if e['kind'] == 'video'][0]
+        self.assertTrue(video['mp4_url'].endswith('-front-video.mp4'), video)
+        b.goto(self.url(ngx))
+        b.wait('(%s).some(function (r) { return r.video; })' % JS_RECENT,
+               10, what='a <video> row')
+        row = [r for r in b.eval(JS_RECENT) if r['video']][0]
+        self.assertEqual(local(row['video']), video['mp4_url'])
+        self.assertEqual(local(row['link']), video['mp4_url'])
+        b.wait('(function () { var v = document.querySelector('
+               '"#recent video"); return v.readyState >= 1; })()', 10,
+               what='the MP4 metadata loaded')
+        duration = b.eval('document.querySelector("#recent video")'
+                          '.duration')
+        self.assertAlmostEqual(duration, 1.0, delta=0.1)
+        b.screenshot('01-video')
+        # the simulator's photo is no picture a browser decodes: a link
+        b.wait('(%s).some(function (r) { return r.file == "%%photof" && '
+               '!r.img && r.link; })' % JS_RECENT, 10,
+               what='an undecodable photo shown as a link')
+        for url, ctype in ((video['mp4_url'], 'video/mp4'),
+                           (video['url'], 'application/octet-stream')):
+            code, h, body = get(ngx.http_port, url)
+            self.assertEqual((code, h['content-type']), (200, ctype), url)
+            self.assertEqual(h['x-content-type-options'], 'nosniff')
+            self.assertEqual(h['content-security-policy'], 'sandbox')
+        with open(src, 'rb') as f:
+            self.assertEqual(get(ngx.http_port, video['url'])[2], f.read())
 
     def test_five_thousand_idle_devices(self):
         """5,000 connected idle devices and 3 uploading: the page shows the
