@@ -833,6 +833,12 @@ ngx_stream_dualcam_notify_write_handler(ngx_event_t *wev)
     c = wev->data;
     d = c->data;
 
+    if (c->close) {
+        /* worker_shutdown_timeout: the event stays for the next worker */
+        ngx_stream_dualcam_notify_fail(d, "the worker is shutting down");
+        return;
+    }
+
     if (!d->connected) {
         err = 0;
         len = sizeof(int);
@@ -919,6 +925,11 @@ ngx_stream_dualcam_notify_read_handler(ngx_event_t *rev)
 
     c = rev->data;
     d = c->data;
+
+    if (c->close) {
+        ngx_stream_dualcam_notify_fail(d, "the worker is shutting down");
+        return;
+    }
 
     for ( ;; ) {
         n = c->recv(c, d->in + d->in_len, sizeof(d->in) - d->in_len);

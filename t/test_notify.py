@@ -153,6 +153,35 @@ class Stored(NotifyCase):
                      % (p, n, ngx.fd_count(p)))
 
 
+    def test_no_file_without_its_event(self):
+        """While the worker cannot write its event, the commit fails: the
+        device does not hear 00 09, nothing is in the store; once it can,
+        the device's next try stores the file, with its event."""
+        need_sim(self)
+        rx = self.receiver()
+        ngx = self.notify_nginx(rx.url())
+        ngx.expect_log(r'\[crit\].*open\(\) "[^"]*/notify/\d+/\.\w+\.tmp" '
+                       r'failed \(13: Permission denied\)')
+        own = os.path.join(ngx.temp, 'notify', str(ngx.worker_pids()[0]))
+        wait_for(lambda: os.path.isdir(own), what=own)
+        os.chmod(own, 0o500)
+        try:
+            sim = ngx.sim_start('--files', 'photof:3000', '--reconnects', 30,
+                                '--reconnect-delay', 300)
+            ngx.wait_log(r'\[crit\].*open\(\) "[^"]*\.tmp" failed \(13')
+            time.sleep(0.5)
+            self.assertEqual([f for f in ngx.store_files()
+                              if not f.endswith('.json')], [])
+        finally:
+            os.chmod(own, 0o700)
+        out, err = sim.communicate(timeout=60)
+        self.assertEqual(sim.returncode, 0, err)
+        rx.wait(1, timeout=20)
+        data = [f for f in ngx.store_files() if not f.endswith('.json')]
+        self.assertEqual(len(data), 1)
+        ev = list(self.stored_bodies(rx).values())[0]['json']
+        self.assertEqual(ev['path'], os.path.join(ngx.store, data[0]))
+
     def test_video_event_names_its_mp4(self):
         """A stored video: its event lists the raw file and its MP4 as
         artifacts, and carries the sidecar's "mp4" facts."""
