@@ -23,6 +23,9 @@ Scenarios (--only takes a comma-separated subset):
     profile  callgrind of one single-process nginx receiving one video
     ab       (not by default) the module with bench/proposals/*.patch
              applied, built in a temp copy, against the module as it is
+    front    a GSM-rate fleet straight to one node, then through the
+             cluster front (dualcam_preread, hash $dualcam_imei) to three
+             nodes: CPU of the front and the nodes (bench/front.py)
 """
 
 import argparse
@@ -61,9 +64,9 @@ PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
 SCENARIOS = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'notify',
-             'profile', 'ab')
+             'profile', 'ab', 'front')
 DEFAULT = ('crc', 'core', 'one', 'many', 'conc', 'faults', 'notify',
-           'profile')
+           'profile', 'front')
 
 notes = []          # free text for RESULTS.md, in order
 rows = []           # (scenario, figure, value, target, verdict)
@@ -810,6 +813,11 @@ def scenario_conc(args):
         conc_run(args, False)
 
 
+def scenario_front(args):
+    import front
+    return front.scenario_front(sys.modules[__name__], args)
+
+
 def scenario_faults(args):
     n = args.fault_devices
     files = 'photof:51200,videof:262144'
@@ -1299,6 +1307,11 @@ def main():
     ap.add_argument('--conc-pool-only', action='store_true',
                     help='skip the conc run without dualcam_thread_pool')
     ap.add_argument('--fault-devices', type=int, default=1000)
+    ap.add_argument('--front-devices', type=int, default=2000)
+    ap.add_argument('--front-rate', type=int, default=4096,
+                    help='bytes/s per device in the front scenario')
+    ap.add_argument('--front-size', type=int, default=100000,
+                    help='the video each device uploads, bytes')
     ap.add_argument('--keep', action='store_true',
                     help='keep the nginx prefixes (temp dirs)')
     ap.add_argument('--no-write', action='store_true',

@@ -12,40 +12,20 @@ the nodes' access logs and stores, never assumed.
 
 import json
 import os
-import re
-import signal
 import socket
 import struct
 import time
-import urllib.request
 
 import device
 import harness
-from harness import NginxTestCase, ROOT, need_sim
+from cluster import Cluster, one_node, resumes
+from harness import NginxTestCase, need_sim
 
-
-FRONT_CONF = os.path.join(ROOT, 'conf-examples', 'cluster.conf')
-NODE_CONF = os.path.join(ROOT, 'conf-examples', 'cluster-node.conf')
-
-# the addresses in the examples that the test replaces
-FRONT_ADDR = '10.0.0.10'
-NODE_ADDRS = ('10.0.0.11:5232', '10.0.0.12:5232', '10.0.0.13:5232')
 
 IMEI = 356000000000000
 
 FAIL_TIMEOUT = 1          # s, the front's fail_timeout here
 PREREAD_TIMEOUT = 1       # s
-
-# cluster-node.conf's and cluster.conf's log formats
-NODE_RECORD = re.compile(
-    r'^(?P<addr>\S+):(?P<port>\d+) via (?P<via>\S+):(?P<via_port>\d+) '
-    r'(?P<status>\d+) (?P<result>\S+) (?P<imei>\S+) (?P<protocol>\S+) '
-    r'(?P<files>\d+) (?P<bytes>\d+) (?P<time>\S+)$')
-FRONT_RECORD = re.compile(
-    r'^(?P<addr>\S+):(?P<port>\d+) (?P<status>\d+) (?P<imei>\S+) '
-    r'(?P<protocol>\S+) (?P<received>\d+) (?P<sent>\d+) (?P<time>\S+) '
-    r'(?P<upstream>.+)$')
-RESUME = re.compile(r'^resume imei=(\d+) file=(\S+) unit=(\d+)$', re.M)
 
 
 def read(path):
@@ -53,155 +33,10 @@ def read(path):
         return f.read()
 
 
-def records(ngx, rx):
-    out = []
-    for line in ngx.access_log().splitlines():
-        m = rx.match(line)
-        if m is None:
-            raise AssertionError('access log line %r' % line)
-        out.append(m.groupdict())
-    return out
-
-
-def resumes(stderr):
-    """{imei: [RESUME units in order]} from dualcam-sim --log-resumes."""
-    out = {}
-    for imei, _, unit in RESUME.findall(stderr):
-        out.setdefault(int(imei), []).append(int(unit))
-    return out
-
-
-class Cluster(object):
-    """One front and three nodes in the test's NginxTestCase."""
-
-    def __init__(self, tc, allow=None, log_level='info'):
-        self.tc = tc
-        self.nodes = [self._node() for _ in NODE_ADDRS]
-
-        ngx = tc.start_nginx(start=False)
-        text = harness.adapt_example(read(FRONT_CONF).decode(), ngx)
-        for addr, node in zip(NODE_ADDRS, self.nodes):
-            text = text.replace('server %s ' % addr,
-                                'server 127.0.0.1:%d ' % node.port)
-        text = text.replace('fail_timeout=10s',
-                            'fail_timeout=%ds' % FAIL_TIMEOUT)
-        text = text.replace('preread_timeout 10s;',
-                            'preread_timeout %ds;' % PREREAD_TIMEOUT)
-        text = text.replace('dualcam_log_level info;',
-                            'dualcam_log_level %s;' % log_level)
-        if allow is not None:
-            path = os.path.join(ngx.prefix, 'imeis.txt')
-            with open(path, 'w') as f:
-                f.write(''.join('%d\n' % i for i in allow))
-            text = text.replace('# dualcam_allow_imei '
-                                '/etc/nginx/dualcam/imeis.txt;',
-                                'dualcam_allow_imei %s;' % path)
-        self.tc.assertNotIn('10.0.0.', text)
-        ngx.conf = text
-        ngx.port = ngx.example_ports[5232]
-        ngx.tls_port = ngx.example_ports[5233]
-        self.front = ngx
-
-        for node in self.nodes:
-            node.start()
-        self.front.start()
-
-    def _node(self):
-        ngx = self.tc.start_nginx(start=False)
-        os.makedirs(ngx.temp, exist_ok=True)
-        text = harness.adapt_example(read(NODE_CONF).decode(), ngx)
-        text = text.replace('set_real_ip_from %s;' % FRONT_ADDR,
-                            'set_real_ip_from 127.0.0.1;')
-        # one worker per node: four instances share two cores
-        text = re.sub(r'(?m)^worker_processes \w+;', 'worker_processes 1;',
-                      text)
-        text = re.sub(r'threads=\d+', 'threads=4', text)
-        ngx.conf = text
-        ngx.port = ngx.example_ports[5232]
-        ngx.status_port = ngx.example_ports[8080]
-        return ngx
-
-    # -- what happened where ----------------------------------------------
-
-    def stores(self):
-        return ':'.join(n.store for n in self.nodes)
-
-    def sim(self, *args, tls=False, timeout=120):
-        port = self.front.tls_port if tls else self.front.port
-        return self.front.sim(*args, port=port, tls=tls, timeout=timeout)
-
-    def node_records(self, i):
-        return records(self.nodes[i], NODE_RECORD)
-
-    def front_records(self):
-        return records(self.front, FRONT_RECORD)
-
-    def wait_node_records(self, n, timeout=15):
-        """Until the nodes' access logs hold n records together; a list
-        per node."""
-        deadline = time.time() + timeout
-        while True:
-            recs = [self.node_records(i) for i in range(len(self.nodes))]
-            if sum(len(r) for r in recs) >= n or time.time() > deadline:
-                return recs
-            time.sleep(0.05)
-
-    def wait_front_records(self, n, timeout=15):
-        deadline = time.time() + timeout
-        while True:
-            recs = self.front_records()
-            if len(recs) >= n or time.time() > deadline:
-                return recs
-            time.sleep(0.05)
-
-    def sessions(self, recs, start=None):
-        """{imei: set of node indexes} of the sessions in recs (a list
-        per node), from start[i] on."""
-        out = {}
-        for i, node_recs in enumerate(recs):
-            for r in node_recs[start[i] if start else 0:]:
-                if r['imei'] != '-':
-                    out.setdefault(int(r['imei']), set()).add(i)
-        return out
-
-    def stored(self):
-        """{imei: set of node indexes holding files of it}."""
-        out = {}
-        for i, node in enumerate(self.nodes):
-            for name in node.store_files():
-                imei = name.split('/')[0]
-                if imei.isdigit():
-                    out.setdefault(int(imei), set()).add(i)
-        return out
-
-    def status(self, i):
-        url = 'http://127.0.0.1:%d/dualcam/status' % self.nodes[i].status_port
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def kill_node(self, i):
-        """Node loss: kill -9 of the master and its worker."""
-        node = self.nodes[i]
-        pids = [node.master_pid()] + node.worker_pids()
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-        node.stop()
-        node.expect_log(r'\[emerg\].*bind\(\)')
-        # a killed master leaves its pid file behind
-        os.unlink(node.pid_path)
-
-    def start_node(self, i):
-        self.nodes[i].start()
-
-
-def one_node(sessions):
-    """{imei: node} when every IMEI was served by one node only."""
-    out = {}
-    for imei, nodes in sessions.items():
-        if len(nodes) != 1:
-            raise AssertionError('IMEI %d on nodes %s' % (imei, nodes))
-        out[imei] = next(iter(nodes))
-    return out
+def make(tc, **kw):
+    return Cluster(lambda: tc.start_nginx(start=False),
+                   fail_timeout=FAIL_TIMEOUT,
+                   preread_timeout=PREREAD_TIMEOUT, **kw)
 
 
 class Routing(NginxTestCase):
@@ -213,7 +48,7 @@ class Routing(NginxTestCase):
         on one node only; the front logs $dualcam_imei; the nodes' zones
         add up to what the devices did."""
         need_sim(self)
-        cl = Cluster(self)
+        cl = make(self)
         n = 300
         r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', 100,
                    '--files', 'photof:20000', '--drop-after', 8,
@@ -268,7 +103,6 @@ class Routing(NginxTestCase):
             for rec in recs[i]:
                 imei = int(rec['imei'])
                 self.assertIn(rec['port'], device_ports[imei], rec)
-                self.assertNotIn(rec['via_port'], device_ports[imei], rec)
 
         # the status zones add up to what the simulator did
         docs = [cl.status(i) for i in range(3)]
@@ -278,3 +112,277 @@ class Routing(NginxTestCase):
         for i, d in enumerate(docs):
             self.assertEqual(d['totals']['files_stored'],
                              sum(1 for v in where.values() if v == i))
+
+    def test_device_address_reaches_the_node(self):
+        """The PROXY header from the front is what the node's sidecar,
+        access log and status page show: the device's own address and
+        port (here 127.0.0.5), not the front's."""
+        cl = make(self)
+        packets = device.load_fixture(harness.fixture())
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.bind(('127.0.0.5', 0))
+        port = s.getsockname()[1]
+        s.connect(('127.0.0.1', cl.front.port))
+        device.replay(s, packets)
+        s.close()
+
+        imei = struct.unpack('>Q', packets[0][4:12])[0]
+        recs = cl.wait_node_records(1)
+        node = [i for i in range(3) if recs[i]]
+        self.assertEqual(len(node), 1, recs)
+        rec = recs[node[0]][0]
+        self.assertEqual((rec['addr'], rec['port']), ('127.0.0.5', str(port)))
+        self.assertEqual(rec['via'], '127.0.0.1')
+        self.assertNotEqual(rec['via_port'], str(port))
+        self.assertEqual((rec['result'], int(rec['imei']), rec['protocol']),
+                         ('ok', imei, '5'))
+
+        ngx = cl.nodes[node[0]]
+        name = '%015d/20241030-113505-front-photo.jpg' % imei
+        self.assertEqual(read(os.path.join(ngx.store, name)),
+                         device.fixture_file(packets))
+        side = json.loads(read(os.path.join(ngx.store, name + '.json')))
+        self.assertEqual(side['peer'], '127.0.0.5')
+
+        doc = cl.status(node[0])
+        self.assertEqual([r['peer'] for r in doc['recent']],
+                         ['127.0.0.5:%d' % port])
+
+        front = cl.wait_front_records(1)
+        self.assertEqual((front[0]['addr'], front[0]['port'],
+                          int(front[0]['imei'])),
+                         ('127.0.0.5', str(port), imei))
+
+
+class NodeLoss(NginxTestCase):
+
+    def test_node_killed_mid_run_then_restarted(self):
+        """A node killed (-9) while its devices upload: they complete on
+        the other nodes from the start, the others' devices do not move,
+        the front logs the failover; the node started again gets back
+        exactly the devices it had."""
+        need_sim(self)
+        cl = make(self)
+        n = 90
+        stores = cl.stores()
+
+        # the ring: one small photo each
+        r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', n,
+                   '--files', 'photof:3000', '--verify-store', stores,
+                   '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(n)
+        ring = one_node(cl.sessions(recs))
+        self.assertEqual(len(ring), n)
+        self.assertEqual(set(ring.values()), {0, 1, 2})
+        victim = max(range(3), key=lambda i: list(ring.values()).count(i))
+        lost = sorted(i for i, v in ring.items() if v == victim)
+        start = [len(x) for x in recs]
+
+        # a 200 KB video each at 50 KB/s: 4 s; the victim dies at ~1.5 s
+        sim = cl.front.sim_start(
+            '--devices', n, '--imei-base', IMEI, '--concurrency', n,
+            '--files', 'videof:200k', '--rate', 50000, '--reconnects', 5,
+            '--log-resumes', '--json', '--verify-store', stores,
+            '--timeout', 60, port=cl.front.port)
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                doc = cl.status(victim)
+                busy = [x for x in doc['sessions']
+                        if x['file'] is not None and x['file']['received']]
+                if len(busy) == len(lost):
+                    break
+                time.sleep(0.1)
+            self.assertEqual(len(busy), len(lost), doc)
+            cl.kill_node(victim)
+            out, err = sim.communicate(timeout=90)
+        finally:
+            if sim.poll() is None:
+                sim.kill()
+                sim.communicate()
+        self.assertEqual(sim.returncode, 0, out + err[-3000:])
+        summary = json.loads(out)
+        self.assertEqual(summary['verify'],
+                         {'ok': n, 'missing': 0, 'corrupt': 0})
+
+        # the victim's devices started over elsewhere (RESUME 0 twice),
+        # the others were never interrupted (one RESUME 0)
+        res = resumes(err)
+        for imei in range(IMEI, IMEI + n):
+            want = [0, 0] if imei in lost else [0]
+            self.assertEqual(res.get(imei), want, imei)
+
+        # who went where: the survivors' sessions of the video round
+        # (the killed node wrote no access log line for its cut sessions)
+        recs = cl.wait_node_records(sum(start) + n)
+        moved = one_node(cl.sessions(recs, start))
+        self.assertEqual(sorted(moved), list(range(IMEI, IMEI + n)))
+        for imei, node in moved.items():
+            if imei in lost:
+                self.assertNotEqual(node, victim, imei)
+            else:
+                self.assertEqual(node, ring[imei], imei)
+        # and the videos are there, never on the victim
+        for imei in lost:
+            self.assertFalse(any('video' in f for f in
+                                 cl.nodes[victim].store_files()
+                                 if f.startswith('%015d/' % imei)))
+
+        # the front noticed
+        port = cl.nodes[victim].port
+        cl.front.wait_log(r'\[error\].*connect\(\) failed \(111: '
+                          r'Connection refused\) while connecting to '
+                          r'upstream.*upstream: "127\.0\.0\.1:%d"' % port)
+        failed = [x for x in cl.front_records()
+                  if ', ' in x['upstream']]
+        self.assertTrue(failed)
+        for x in failed:
+            self.assertTrue(x['upstream'].startswith('127.0.0.1:%d, '
+                                                     % port), x)
+            self.assertIn(int(x['imei']), lost)
+
+        # the node is back.  After fail_timeout the front lets one
+        # connection try it (others meanwhile still skip it); once that
+        # one got through, the ring is what it was
+        cl.start_node(victim)
+        time.sleep(FAIL_TIMEOUT + 1)
+        start = [len(x) for x in cl.wait_node_records(0)]
+        r = cl.sim('--imei', lost[0], '--files', 'photor:3000',
+                   '--verify-store', stores, '--timeout', 30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(sum(start) + 1)
+        self.assertEqual(one_node(cl.sessions(recs, start)),
+                         {lost[0]: victim})
+        start = [len(x) for x in recs]
+        r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', n,
+                   '--files', 'photor:3000', '--verify-store', stores,
+                   '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(sum(start) + n)
+        back = one_node(cl.sessions(recs, start))
+        self.assertEqual(dict((i, (ring[i], back.get(i))) for i in ring
+                              if back.get(i) != ring[i]), {},
+                         'IMEI: (node before, node after); victim %d, '
+                         'front: %s' % (victim, cl.front.error_log()[-3000:]))
+
+
+class EdgeRefusal(NginxTestCase):
+
+    def raw(self, port, data, timeout=10):
+        """Send data, read until the front closes; (bytes, seconds)."""
+        s = socket.create_connection(('127.0.0.1', port), timeout)
+        t0 = time.time()
+        try:
+            if data:
+                s.sendall(data)
+            got = b''
+            while True:
+                try:
+                    chunk = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            return got, time.time() - t0
+        finally:
+            s.close()
+
+    def test_bad_traffic_never_reaches_a_node(self):
+        """Garbage, a 16-digit IMEI, an IMEI not in the allow list,
+        silence and a close before the init: refused at the front with a
+        line at dualcam_log_level, no upstream chosen, no connection to
+        any node; allowed devices still pass."""
+        need_sim(self)
+        allowed = [IMEI + i for i in range(3)]
+        cl = make(self, allow=allowed, log_level='notice')
+        port = cl.front.port
+
+        got, _ = self.raw(port, b'GET / HTTP/1.0\r\n\r\n')
+        self.assertEqual(got, b'')
+        cl.front.wait_log(r'\[notice\].*not a dualcam init packet '
+                          r'\(starts 474554202f204854\), closing')
+
+        got, _ = self.raw(port, device.init_packet(10 ** 15, 0x04))
+        self.assertEqual(got, b'\x00\x00\x00\x00')
+        cl.front.wait_log(r'\[notice\].*invalid IMEI 1000000000000000 in '
+                          r'init packet, closing')
+
+        stranger = IMEI + 999
+        got, _ = self.raw(port, device.init_packet(stranger, 0x04))
+        self.assertEqual(got, b'\x00\x00\x00\x00')
+        r = cl.sim('--imei', stranger, '--expect-refused', '--timeout', 20)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cl.front.wait_log(r'\[notice\].*IMEI %015d is not in the allow '
+                          r'list' % stranger)
+
+        got, took = self.raw(port, device.init_packet(IMEI, 0x04)[:5])
+        self.assertEqual(got, b'')
+        self.assertGreater(took, PREREAD_TIMEOUT - 0.2)
+        self.assertLess(took, PREREAD_TIMEOUT + 3)
+        cl.front.wait_log(r'\[notice\].*no dualcam init packet within '
+                          r'preread_timeout \(5 of 16 bytes\), closing')
+
+        s = socket.create_connection(('127.0.0.1', port), 5)
+        s.sendall(b'\x00\x00\x00')
+        s.close()
+        cl.front.wait_log(r'\[notice\].*device closed before its init '
+                          r'packet was complete \(3 of 16 bytes\)')
+
+        # what the front's access log says: no node was chosen
+        front = cl.wait_front_records(6)
+        self.assertEqual(
+            sorted((x['status'], x['imei']) for x in front),
+            sorted([('400', '-'), ('400', '-'), ('403', '%015d' % stranger),
+                    ('403', '%015d' % stranger), ('200', '-'),
+                    ('200', '-')]))
+        for x in front:
+            self.assertEqual(x['upstream'], '-', x)
+
+        # the nodes saw nothing at all
+        time.sleep(0.3)
+        for i in range(3):
+            self.assertEqual(cl.nodes[i].access_log(), '')
+            self.assertEqual(cl.status(i)['totals']['connections'], 0)
+
+        # the allow list lets its devices through to a node
+        r = cl.sim('--devices', 3, '--imei-base', IMEI, '--files',
+                   'photof:3000', '--verify-store', cl.stores(),
+                   '--timeout', 30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        recs = cl.wait_node_records(3)
+        self.assertEqual(sorted(one_node(cl.sessions(recs))), allowed)
+
+
+class FrontTLS(NginxTestCase):
+
+    def test_tls_at_the_front_plain_to_the_nodes(self):
+        """Devices speak TLS to the front (listen ... ssl), which routes
+        them by the IMEI it reads after the handshake and talks plain TCP
+        to the nodes; drops resume on the same node."""
+        need_sim(self)
+        cl = make(self)
+        n = 30
+        r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', n,
+                   '--files', 'photof:12000', '--drop-after', 5,
+                   '--reconnects', 3, '--log-resumes', '--verify-store',
+                   cl.stores(), '--timeout', 60, tls=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        for imei, units in resumes(r.stderr).items():
+            self.assertEqual(units, [0, 6], imei)
+        recs = cl.wait_node_records(2 * n)
+        where = one_node(cl.sessions(recs))
+        self.assertEqual(len(where), n)
+        self.assertEqual(one_node(cl.stored()), where)
+        front = cl.wait_front_records(2 * n)
+        self.assertEqual(len(front), 2 * n)
+        # the nodes have no TLS listener: a TLS record forwarded to them
+        # would have been a protocol error, so the files above came over
+        # plain TCP
+        for node in cl.nodes:
+            self.assertNotIn(' ssl', node.conf)
+        for i in range(3):
+            for rec in recs[i]:
+                self.assertIn(rec['result'], ('ok', 'closed_by_device'), rec)
