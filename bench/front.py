@@ -48,7 +48,7 @@ def _fleet(b, label, port, devices, rate, size, stores, nsims, base,
     peak = 0
     rss = {}
     while any(p.poll() is None for p in sims):
-        conn = b.established(port)
+        conn = b.established_ss(port)
         peak = max(peak, conn)
         now = time.monotonic()
         if start is None and conn >= devices:

@@ -268,6 +268,79 @@ class NodeLoss(NginxTestCase):
                          'front: %s' % (victim, cl.front.error_log()[-3000:]))
 
 
+    def test_node_added_moves_about_a_quarter(self):
+        """A fourth node added to the front (reload): the devices that
+        move all move to it, about 1/4 of them, none between the old
+        three."""
+        need_sim(self)
+        cl = make(self)
+        n = 300
+        r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', 100,
+                   '--files', 'photof:2000', '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(n)
+        before = one_node(cl.sessions(recs))
+        start = [len(x) for x in recs]
+
+        new = cl.add_node()
+        r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', 100,
+                   '--files', 'photor:2000', '--verify-store', cl.stores(),
+                   '--timeout', 60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(sum(start) + n)
+        after = one_node(cl.sessions(recs, start + [0]))
+        self.assertEqual(sorted(after), sorted(before))
+        moved = [i for i in before if after[i] != before[i]]
+        for imei in moved:
+            self.assertEqual(after[imei], new, imei)
+        # 160 points per server on the ring: 25 % expected
+        self.assertTrue(0.15 * n <= len(moved) <= 0.35 * n, len(moved))
+
+
+class SharedStore(NginxTestCase):
+
+    def test_two_nodes_one_store_names_stay_unique(self):
+        """Two nginx on one store (each its own temp path on that file
+        system), the same 20 devices offering the same photo to both at
+        once: 40 files, none overwritten, every one complete."""
+        need_sim(self)
+        shared = self.start_nginx(start=False)
+        store = shared.store
+        nodes = []
+        for name in ('a', 'b'):
+            stream = ('server {\n'
+                      '        listen 127.0.0.1:@PORT@;\n'
+                      '        dualcam;\n'
+                      '        dualcam_store %s;\n'
+                      '        dualcam_temp_path %s/.tmp-%s;\n'
+                      '    }' % (store, store, name))
+            nodes.append(self.start_nginx(stream=stream))
+        sims = [ngx.sim_start('--devices', 20, '--imei-base', IMEI,
+                              '--concurrency', 20, '--files',
+                              'photof:30000', '--rate', 60000,
+                              '--verify-store', store, '--json',
+                              '--timeout', 60) for ngx in nodes]
+        for p in sims:
+            out, err = p.communicate(timeout=90)
+            self.assertEqual(p.returncode, 0, out + err[-2000:])
+        photos = [f for f in shared.store_files()
+                  if f.endswith('.jpg') and not f.startswith('.tmp')]
+        self.assertEqual(len(photos), 40)
+        for imei in range(IMEI, IMEI + 20):
+            mine = sorted(f for f in photos
+                          if f.startswith('%015d/' % imei))
+            self.assertEqual(len(mine), 2, mine)
+            # one name is the other's with -1: link() refused to reuse it
+            self.assertTrue(mine[1].endswith('-1.jpg') or
+                            mine[0].endswith('-1.jpg'), mine)
+            for f in mine:
+                self.assertTrue(os.path.exists(
+                    os.path.join(store, f + '.json')), f)
+            sizes = set(os.path.getsize(os.path.join(store, f))
+                        for f in mine)
+            self.assertEqual(sizes, {30000})
+
+
 class EdgeRefusal(NginxTestCase):
 
     def raw(self, port, data, timeout=10):

@@ -201,6 +201,23 @@ class Cluster(object):
     def start_node(self, i):
         self.nodes[i].start()
 
+    def add_node(self):
+        """A new node, started, and added to the front's upstream after
+        the last server line (nginx -s reload of the front); its index."""
+        node = self._node()
+        node.start()
+        self.nodes.append(node)
+        last = list(re.finditer(r'(?m)^(\s*server 127\.0\.0\.1:\d+ )'
+                                r'(.*)\n', self.front.conf))[-1]
+        line = '%s%s\n' % (last.group(1).replace(
+            last.group(1).split(':')[-1].strip(), '%d' % node.port)
+            .rstrip() + ' ', last.group(2))
+        self.front.conf = (self.front.conf[:last.end()] + line
+                           + self.front.conf[last.end():])
+        self.front.write_conf()
+        self.front.reload()
+        return len(self.nodes) - 1
+
 
 def one_node(sessions):
     """{imei: node} when every IMEI was served by one node only."""
