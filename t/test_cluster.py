@@ -52,7 +52,8 @@ class Routing(NginxTestCase):
         n = 300
         r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', 100,
                    '--files', 'photof:20000', '--drop-after', 8,
-                   '--reconnects', 3, '--log-resumes', '--json',
+                   '--reconnects', 3, '--reconnect-delay', 500,
+                   '--log-resumes', '--json',
                    '--verify-store', cl.stores(), '--timeout', 90)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
         summary = json.loads(r.stdout)
@@ -440,7 +441,8 @@ class FrontTLS(NginxTestCase):
         n = 30
         r = cl.sim('--devices', n, '--imei-base', IMEI, '--concurrency', n,
                    '--files', 'photof:12000', '--drop-after', 5,
-                   '--reconnects', 3, '--log-resumes', '--verify-store',
+                   '--reconnects', 3, '--reconnect-delay', 500,
+                   '--log-resumes', '--verify-store',
                    cl.stores(), '--timeout', 60, tls=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
         for imei, units in resumes(r.stderr).items():
