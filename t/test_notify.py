@@ -239,10 +239,10 @@ class Retries(NotifyCase):
         self.assertEqual(spool_files(ngx), [])
 
     def test_receiver_down_then_back(self):
-        """The receiver is down while files are stored: nothing is lost
-        (not even by the sweeper of the temp path, which the spool is
-        in), all events arrive once it is back, within the backoff
-        bound."""
+        """The receiver is down for the first 20 s of an upload wave:
+        nothing is lost (not even by the sweeper of the temp path, which
+        the spool is in and which runs every second here), all events
+        arrive once it is back, within the backoff bound."""
         need_sim(self)
         from harness import free_port
         port = free_port()
@@ -250,22 +250,28 @@ class Retries(NotifyCase):
         ngx = self.notify_nginx(url, workers=2,
                                 extra='dualcam_resume_timeout 1s;')
         ngx.expect_log(r'connect\(\) to 127\.0\.0\.1:%d failed' % port)
-        r = ngx.sim('-n', 10, '--files', 'photof:3000,videof:6000')
-        self.assertEqual(r.returncode, 0, r.stderr)
+        down = time.time()
         st = StatusClient(ngx)
-        st.wait(lambda d: d['notify']['pending'] == 20
-                and d['notify']['failed_attempts'] >= 20,
-                what='20 pending, failing')
-        time.sleep(2.5)     # the sweeper ran (every second) meanwhile
-        self.assertEqual(len(spool_files(ngx)), 20)
+        for k, at in enumerate((0, 8, 16)):
+            time.sleep(max(0, down + at - time.time()))
+            r = ngx.sim('-n', 10, '--imei-base', 352093086000000 + 100 * k,
+                        '--files', 'photof:3000,videof:6000')
+            self.assertEqual(r.returncode, 0, r.stderr)
+        st.wait(lambda d: d['notify']['pending'] == 60
+                and d['notify']['failed_attempts'] >= 60,
+                what='60 pending, failing')
+        time.sleep(max(0, down + 20 - time.time()))
+        self.assertEqual(len(spool_files(ngx)), 60)
+        self.assertIsNotNone(st.json()['notify']['last_error'])
         back = time.time()
         rx = self.receiver(port=port)
-        rx.wait(20, timeout=10)
+        rx.wait(60, timeout=10)
         # backoff max 400 ms, jitter below it, 1 s connect timeout
         self.assertLess(time.time() - back, 3.0)
         st.wait(lambda d: d['notify']['pending'] == 0
-                and d['notify']['sent'] == 20, what='all sent')
+                and d['notify']['sent'] == 60, what='all sent')
         self.assertEqual(spool_files(ngx), [])
+        self.assertEqual(set(rx.delivered().values()), {1})
 
 
 class Crash(NotifyCase):
