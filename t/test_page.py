@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import socket
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -690,6 +691,41 @@ class Page(NginxTestCase):
         self.assertEqual(b.eval(JS_XSS_FLAGS), [True, 0, 1, 0])
         self.assertEqual(b.eval('document.querySelectorAll('
                                 '"a[href^=javascript]").length'), 0)
+
+    def test_behind_auth_basic(self):
+        """The README's setup: allow/deny and auth_basic around the status
+        and the store.  Without the password: 401 for the page, the JSON
+        and the files; with it, the page polls and shows the photo."""
+        need_sim(self)
+        b = self.b
+        http = HTTP_PAGE % STORE
+        guard = ('allow 127.0.0.1;\n            deny all;\n'
+                 '            auth_basic "dualcam";\n'
+                 '            auth_basic_user_file @PREFIX@/conf/htpasswd;')
+        http = http.replace('dualcam_status z store_url=/store/;',
+                            'dualcam_status z store_url=/store/;\n'
+                            '            ' + guard)
+        http = http.replace('autoindex on;', 'autoindex on;\n            '
+                            + guard)
+        ngx = self.start_nginx(start=False, zone='z 1m', http=http)
+        pw = subprocess.run(['openssl', 'passwd', '-apr1', 'secret'],
+                            capture_output=True, text=True, check=True)
+        with open(os.path.join(ngx.prefix, 'conf', 'htpasswd'), 'w') as f:
+            f.write('duty:%s\n' % pw.stdout.strip())
+        ngx.start()
+        photo = os.path.join(ngx.prefix, 'photo.jpg')
+        with open(photo, 'wb') as f:
+            f.write(b.jpeg('<h1>rear camera</h1>'))
+        ngx.sim('--files', 'photor:1', '--file-from', photo, check=True)
+        # no password: nothing
+        for path in ('/dualcam/status', '/dualcam/status?format=html',
+                     '/store/', '/store/%015d/' % 352093080000000):
+            self.assertEqual(get(ngx.http_port, path)[0], 401, path)
+        b.auth('duty', 'secret')
+        b.goto(self.url(ngx))
+        b.wait('(%s).some(function (r) { return r.loaded == 320; })'
+               % JS_RECENT, 10, what='the photo behind auth_basic')
+        b.screenshot('01-auth')
 
     def test_video_plays_from_its_mp4(self):
         """A DualCam recording uploaded as %videof: its recent row plays

@@ -155,6 +155,11 @@ const ops = {
         await old.close();
         return {};
     },
+    // HTTP basic credentials for what the page loads from now on
+    async auth(c) {
+        await page.authenticate({ username: c.user, password: c.password });
+        return {};
+    },
     async route(c) {
         routes.push({ match: c.match, body: c.body, status: c.status,
                       contentType: c.contentType });

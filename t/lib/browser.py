@@ -11,6 +11,7 @@ t/lib/browser.js.
     b.type('#filter', '123', clear=True); b.click('a.imei')
     b.screenshot('01-uploading')          # <outdir>/01-uploading.png
     b.jpeg('<p>hello</p>')                # bytes of a JPEG chromium made
+    b.auth('duty', 'secret')              # HTTP basic credentials
     b.route('format=json', body)          # answer matching URLs with body
     b.requests()                          # responses since the last call:
                                           # [{url, status, size, type}]
@@ -172,6 +173,10 @@ class Browser(object):
     def reset(self):
         """A fresh tab for the next test (no routes, no history)."""
         self.call('reset')
+
+    def auth(self, user, password):
+        """Answer HTTP basic authentication with these (this tab)."""
+        self.call('auth', user=user, password=password)
 
     def route(self, match, body, content_type='application/json'):
         self.call('route', match=match, body=body, contentType=content_type)
