@@ -42,6 +42,10 @@ page-deps:
 
 TEST_EXTRA += page-deps
 
+# both suites run t/test_page.py: the browser first (make test names
+# test-asan before page-deps in TEST_EXTRA)
+test-asan test-integration: page-deps
+
 test-page: page-deps all
 	$(PYTHON) t/run.py t/test_page.py
 
