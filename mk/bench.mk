@@ -6,7 +6,7 @@
 
 BENCH_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN)
 BENCH_BIN    := $(B)/bench/sink $(B)/bench/rawsend $(B)/bench/crc_bench \
-                $(B)/bench/core_bench
+                $(B)/bench/core_bench $(B)/bench/mp4_bench
 BENCH_ARGS   ?=
 
 .PHONY: bench bench-tools
@@ -24,6 +24,10 @@ $(B)/bench/crc_bench: bench/crc_bench.c $(CORE_HDR) $(B)/libdualcam.a
 	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
 
 $(B)/bench/core_bench: bench/core_bench.c $(CORE_HDR) $(B)/libdualcam.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
+
+$(B)/bench/mp4_bench: bench/mp4_bench.c $(CORE_HDR) $(B)/libdualcam.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -Isrc $< $(B)/libdualcam.a -o $@
 

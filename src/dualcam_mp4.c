@@ -72,6 +72,7 @@ static size_t dualcam_mp4_put(dualcam_mp4_io_t *io, const unsigned char *p,
 dualcam_mp4_t *
 dualcam_mp4_create(const dualcam_mp4_conf_t *conf)
 {
+    unsigned        i;
     dualcam_mp4_t  *m;
 
     m = calloc(1, sizeof(dualcam_mp4_t));
@@ -86,6 +87,11 @@ dualcam_mp4_create(const dualcam_mp4_conf_t *conf)
     }
 
     m->conf = *conf;
+
+    for (i = 0; i < 256; i++) {
+        m->pcm[DUALCAM_G711_ALAW][i] = (int16_t) dualcam_g711_alaw(i);
+        m->pcm[DUALCAM_G711_ULAW][i] = (int16_t) dualcam_g711_ulaw(i);
+    }
 
     if (m->conf.fps_num == 0 || m->conf.fps_den == 0) {
         m->conf.fps_num = 20;
@@ -513,9 +519,7 @@ dualcam_mp4_audio(dualcam_mp4_t *m, uint64_t *offset_us,
         g = (unsigned char *) m->g711.elts + c[i].g711;
 
         for (block = 0; block < c[i].n; block++) {
-            pcm[block] = (int16_t) (m->info.g711 == DUALCAM_G711_ALAW
-                                    ? dualcam_g711_alaw(g[block])
-                                    : dualcam_g711_ulaw(g[block]));
+            pcm[block] = m->pcm[m->info.g711][g[block]];
         }
 
         out = dualcam_mp4_reserve(m, &m->flac, DUALCAM_FLAC_FRAME_MAX);

@@ -135,6 +135,7 @@ struct dualcam_mp4_s {
      */
     uint64_t                  audio_len;  /* of the record being read */
     uint64_t                  sum[2];     /* |pcm| per G.711 law */
+    int16_t                   pcm[2][256];  /* each law's expansion */
     dualcam_mp4_array_t       g711;
     dualcam_mp4_array_t       flac;
 

@@ -404,8 +404,8 @@ dualcam_ptmf_audio(dualcam_mp4_t *m)
     g = (unsigned char *) m->g711.elts + c->g711;
 
     for (i = 0; i < n; i++) {
-        m->sum[DUALCAM_G711_ALAW] += (unsigned) abs(dualcam_g711_alaw(g[i]));
-        m->sum[DUALCAM_G711_ULAW] += (unsigned) abs(dualcam_g711_ulaw(g[i]));
+        m->sum[DUALCAM_G711_ALAW] += abs(m->pcm[DUALCAM_G711_ALAW][g[i]]);
+        m->sum[DUALCAM_G711_ULAW] += abs(m->pcm[DUALCAM_G711_ULAW][g[i]]);
     }
 
     return DUALCAM_MP4_OK;
