@@ -447,6 +447,63 @@ class Module(NginxTestCase):
         self.assertTrue(os.path.exists(video['mp4']))
         self.assertIsNone(photo['mp4'])
 
+    def test_path_mode(self):
+        """A path-mode .h265 gets its MP4; a path-mode .mp4 is stored as
+        it came, with no second MP4."""
+        ngx = self.start_nginx()
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        made = os.path.join(self.dir, 'made.mp4')
+        with open(made, 'wb') as f:
+            f.write(self.cli(src))
+        r = ngx.sim('--files', 'path:adas/video/1.h265:@' + src
+                    + ',path:adas/video/2.mp4:@' + made,
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        files = ngx.store_files()
+        h265 = [f for f in files if f.endswith('.h265')]
+        mp4 = [f for f in files if f.endswith('.mp4')]
+        self.assertEqual(len(h265), 1)
+        self.assertEqual(len(mp4), 2)
+        self.assertEqual(self.sidecar(ngx, h265[0])['mp4']['frames'], 20)
+        as_is = [f for f in mp4 if f + '.json' in files]
+        self.assertEqual(len(as_is), 1)
+        with open(made, 'rb') as f:
+            self.assertEqual(self.read(ngx, as_is[0]), f.read())
+        with open(os.path.join(ngx.store, as_is[0] + '.json')) as f:
+            self.assertNotIn('mp4', json.load(f))
+
+    def test_served_by_nginx_mp4_module(self):
+        """The store served with nginx's own mp4 module: it parses the
+        moov, and a ?start= cut at a key frame is a valid MP4 too."""
+        ngx = self.start_nginx(http="""
+    server {
+        listen 127.0.0.1:@HTTP_PORT@;
+        location /store/ { alias @STORE@/; mp4; mp4_start_key_frame on; }
+    }""")
+        src = os.path.join(VIDEO, FIXTURES[1][0])
+        r = ngx.sim('--files', 'videof:@' + src, '--verify-store',
+                    ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mp4 = [f for f in ngx.store_files() if f.endswith('.mp4')][0]
+        base = 'http://127.0.0.1:%d/store/%s' % (ngx.http_port, mp4)
+        with urllib.request.urlopen(base, timeout=10) as f:
+            self.assertEqual(f.read(), self.read(ngx, mp4))
+        with urllib.request.urlopen(base + '?start=1.5', timeout=10) as f:
+            cut = f.read()
+        path = os.path.join(self.dir, 'cut.mp4')
+        with open(path, 'wb') as f:
+            f.write(cut)
+        self.assertEqual(top_boxes(cut), ['ftyp', 'moov', 'mdat'])
+        self.assertLess(len(cut), len(self.read(ngx, mp4)))
+        # it starts at the key frame before 1.5 s (there is one a
+        # second); the frames up to 1.5 s are hidden by an edit list and
+        # everything decodes: the same pictures as the whole file's last
+        # 30 frames
+        want = Oracle.framemd5(self, '-i', os.path.join(ngx.store, mp4))
+        got = Oracle.framemd5(self, '-i', path)
+        self.assertEqual(got, want[-len(got):])
+        self.assertGreaterEqual(len(got), 30)
+
     def test_drop_and_resume(self):
         """The device drops mid-file and resumes: one MP4, of the whole
         recording."""
