@@ -74,6 +74,9 @@ static void ngx_stream_dualcam_notify_send(ngx_stream_dualcam_delivery_t *d);
 static void ngx_stream_dualcam_notify_ssl_init(
     ngx_stream_dualcam_delivery_t *d);
 static void ngx_stream_dualcam_notify_ssl_handshake(ngx_connection_t *c);
+static void ngx_stream_dualcam_notify_ssl_save(ngx_connection_t *c);
+static void ngx_stream_dualcam_notify_forget_session(
+    ngx_stream_dualcam_notify_target_t *t);
 #endif
 static void ngx_stream_dualcam_notify_dummy(ngx_event_t *ev);
 static void ngx_stream_dualcam_notify_close(ngx_stream_dualcam_delivery_t *d);
@@ -1006,6 +1009,17 @@ ngx_stream_dualcam_notify_ssl_init(ngx_stream_dualcam_delivery_t *d)
         return;
     }
 
+    /* one full handshake per receiver and worker, not per event */
+
+    if (d->target->session
+        && ngx_ssl_set_session(c, d->target->session) != NGX_OK)
+    {
+        ngx_stream_dualcam_notify_fail(d, "cannot resume the SSL session");
+        return;
+    }
+
+    c->ssl->save_session = ngx_stream_dualcam_notify_ssl_save;
+
 #ifdef SSL_CTRL_SET_TLSEXT_HOSTNAME
 
     /* as per RFC 6066, no IP address as the server name */
@@ -1057,6 +1071,7 @@ ngx_stream_dualcam_notify_ssl_handshake(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
+            ngx_stream_dualcam_notify_forget_session(t);
             ngx_stream_dualcam_notify_fail(d, "SSL certificate verify "
                                            "error: (%l:%s)", rc,
                                            X509_verify_cert_error_string(rc));
@@ -1067,6 +1082,7 @@ ngx_stream_dualcam_notify_ssl_handshake(ngx_connection_t *c)
             name = &t->sni;
 
             if (ngx_ssl_check_host(c, name) != NGX_OK) {
+                ngx_stream_dualcam_notify_forget_session(t);
                 ngx_stream_dualcam_notify_fail(d, "SSL certificate does not "
                                                "match \"%V\"", name);
                 return;
@@ -1086,6 +1102,7 @@ ngx_stream_dualcam_notify_ssl_handshake(ngx_connection_t *c)
             }
 
             if (!rc) {
+                ngx_stream_dualcam_notify_forget_session(t);
                 ngx_stream_dualcam_notify_fail(d, "SSL certificate does not "
                                                "match \"%s\"", t->ip.data);
                 return;
@@ -1097,6 +1114,40 @@ ngx_stream_dualcam_notify_ssl_handshake(ngx_connection_t *c)
     c->write->handler = ngx_stream_dualcam_notify_write_handler;
 
     ngx_stream_dualcam_notify_send(d);
+}
+
+
+/* a session (or, TLS 1.3, a ticket) the receiver gave: the next one */
+
+static void
+ngx_stream_dualcam_notify_ssl_save(ngx_connection_t *c)
+{
+    ngx_ssl_session_t                   *session;
+    ngx_stream_dualcam_delivery_t       *d;
+    ngx_stream_dualcam_notify_target_t  *t;
+
+    d = c->data;
+    t = d->target;
+
+    session = ngx_ssl_get_session(c);
+
+    if (session == NULL) {
+        return;
+    }
+
+    ngx_stream_dualcam_notify_forget_session(t);
+    t->session = session;
+}
+
+
+static void
+ngx_stream_dualcam_notify_forget_session(
+    ngx_stream_dualcam_notify_target_t *t)
+{
+    if (t->session) {
+        ngx_ssl_free_session(t->session);
+        t->session = NULL;
+    }
 }
 
 #endif
@@ -1721,6 +1772,10 @@ ngx_stream_dualcam_notify_url(ngx_conf_t *cf,
     cln->handler = ngx_ssl_cleanup_ctx;
     cln->data = t->ssl;
 
+    if (ngx_ssl_client_session_cache(cf, t->ssl, 1) != NGX_OK) {
+        return NULL;
+    }
+
     if (!t->ssl_verify) {
         return t;
     }
@@ -1887,6 +1942,9 @@ ngx_stream_dualcam_notify_init_process(ngx_cycle_t *cycle)
         for (j = 0; j < ob[i]->targets.nelts; j++) {
             ngx_queue_init(&t[j]->ready);
             t[j]->active = 0;
+#if (NGX_STREAM_SSL)
+            t[j]->session = NULL;
+#endif
         }
 
         if (ngx_stream_dualcam_outbox_init_process(cycle, ob[i]) != NGX_OK) {

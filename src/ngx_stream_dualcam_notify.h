@@ -91,6 +91,9 @@ typedef struct {
     ngx_stream_dualcam_outbox_t    *outbox;
 
     /* in the worker */
+#if (NGX_STREAM_SSL)
+    ngx_ssl_session_t              *session;    /* to resume, https */
+#endif
     ngx_uint_t                      active;     /* deliveries in flight */
     ngx_uint_t                      next_addr;
     ngx_queue_t                     ready;      /* events due now */

@@ -11,6 +11,7 @@ import shutil
 import signal
 import tempfile
 import time
+import zlib
 
 from harness import NginxTestCase, adapt_example, need_sim, ROOT
 from receiver import Receiver, make_ca, strict_json
@@ -422,9 +423,23 @@ class Https(NotifyCase):
         for q in got.values():
             self.assertTrue(q['sig_ok'])
             self.assertEqual(q['json']['event'], 'stored')
+        self.assertFalse(got['/name']['reused'])
+        # the next event resumes the TLS session of the first
+        r = ngx.sim('--imei-base', 352093081000100, '--files', 'photof:3000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: len([q for q in rx.requests if q['status'] == '200'
+                              and q['path'] == '/name']) == 2,
+                 what='a second event to /name')
+        second = [q for q in rx.requests if q['status'] == '200'
+                  and q['path'] == '/name'][1]
+        self.assertTrue(second['reused'])
+        self.assertTrue(second['sig_ok'])
         # refused: still in the spool, not sent
         self.assertNotIn('/other-ca', [q['path'] for q in rx.requests])
-        self.assertEqual(len(spool_files(ngx)), 1)
+        other_hash = '.%08x' % zlib.crc32(
+            rx.url('/other-ca', 'localhost').encode())
+        self.assertEqual(len([f for f in spool_files(ngx)
+                              if f.endswith(other_hash)]), 1)
 
 
 class Failed(NotifyCase):

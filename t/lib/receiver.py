@@ -19,7 +19,7 @@ Receiver(...) keyword arguments:
     port       listen on this port (default: a free one)
 
 Each request is recorded as a dict: id (header), event (header),
-attempt, body (bytes), json (parsed strictly: NaN/Infinity and invalid
+attempt, body (bytes), reused (https: the TLS session was resumed), json (parsed strictly: NaN/Infinity and invalid
 UTF-8 raise), status (what was answered, or 'timeout'/'reset'), sig_ok,
 sni, time.  rx.requests is the list; rx.delivered() the ids answered 2xx
 (a dict id -> number of 2xx answers).
@@ -88,7 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
                'signature': self.headers.get('X-Dualcam-Signature'),
                'host': self.headers.get('Host'),
                'path': self.path, 'body': body, 'time': time.time(),
-               'sni': getattr(self.connection, 'dualcam_sni', None)}
+               'sni': getattr(self.connection, 'dualcam_sni', None),
+               'reused': getattr(self.connection, 'session_reused', None)}
         try:
             rec['json'] = strict_json(body)
         except ValueError as e:
