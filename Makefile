@@ -120,7 +120,8 @@ sim: $(B)/dualcam-sim
 # --- dualcam-mp4, the remuxer for archives ----------------------------------
 
 $(B)/dualcam-mp4: tools/dualcam-mp4.c $(B)/libdualcam.a
-	$(CC) $(CFLAGS_CORE) tools/dualcam-mp4.c $(B)/libdualcam.a -o $@
+	$(CC) $(CFLAGS_CORE) $(EXTRA_CFLAGS) tools/dualcam-mp4.c \
+	    $(B)/libdualcam.a $(EXTRA_LDFLAGS) -o $@
 
 mp4: $(B)/dualcam-mp4
 
