@@ -1231,12 +1231,12 @@ static void
 ngx_stream_dualcam_notify_fail(ngx_stream_dualcam_delivery_t *d,
     const char *fmt, ...)
 {
-    u_char                               *p;
-    va_list                               args;
-    ngx_pool_t                           *pool;
-    ngx_stream_dualcam_outbox_t          *ob;
-    ngx_stream_dualcam_notify_event_t    *ev;
-    u_char                                reason[NGX_STREAM_DUALCAM_NOTIFY_ERROR];
+    u_char                             *p;
+    va_list                             args;
+    ngx_pool_t                         *pool;
+    ngx_stream_dualcam_outbox_t        *ob;
+    ngx_stream_dualcam_notify_event_t  *ev;
+    u_char                              reason[NGX_STREAM_DUALCAM_NOTIFY_ERROR];
 
     va_start(args, fmt);
     p = ngx_vslprintf(reason, reason + sizeof(reason), fmt, args);
@@ -1498,12 +1498,6 @@ ngx_stream_dualcam_notify_merge_srv_conf(ngx_conf_t *cf, void *parent,
     if (ngx_conf_merge_path_value(cf, &conf->spool, prev->spool, &init)
         != NGX_CONF_OK)
     {
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->spool->level[0]) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"dualcam_notify_spool\" takes no levels");
         return NGX_CONF_ERROR;
     }
 

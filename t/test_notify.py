@@ -554,3 +554,53 @@ class Example(NotifyCase):
         self.assertTrue(q['sig_ok'])
         self.assertEqual(q['json']['event'], 'stored')
 
+
+
+class Config(NotifyCase):
+
+    def test_bad_configurations_say_why(self):
+        """nginx -t refuses a bad dualcam_notify line with a message that
+        names the problem."""
+        cases = [
+            ('dualcam_notify ftp://127.0.0.1/x;', r'http:// or https:// '
+             r'expected'),
+            ('dualcam_notify http://127.0.0.1/x events=stored,bogus;',
+             r'unknown event "bogus"'),
+            ('dualcam_notify http://127.0.0.1/x foo=bar;',
+             r'invalid parameter "foo=bar"'),
+            ('dualcam_notify http://no-such-host.invalid/x;',
+             r'host not found'),
+            ('dualcam_notify http://127.0.0.1/x;\n'
+             'dualcam_notify_backoff 10s 1s;', r'max below min'),
+            ('dualcam_notify http://127.0.0.1/x;\n'
+             'dualcam_notify_concurrency 0;', r'at least 1'),
+            ('dualcam_notify http://127.0.0.1/x;\n'
+             'dualcam_notify_spool @PREFIX@/spool 1;',
+             r'invalid number of arguments in "dualcam_notify_spool"'),
+        ]
+        for server, pattern in cases:
+            with self.subTest(server=server):
+                ngx = self.start_nginx(start=False, server=server)
+                ngx.expect_log(r'\[emerg\]')
+                t = ngx.test_config()
+                self.assertNotEqual(t.returncode, 0)
+                self.assertRegex(t.stderr, pattern)
+
+    def test_spool_made_by_the_master(self):
+        """The spool and its failed/ exist (for the worker user) before
+        a worker runs; each worker has its directory and lock there."""
+        need_sim(self)
+        rx = self.receiver()
+        ngx = self.notify_nginx(rx.url(), workers=2, extra='dualcam_notify_'
+                                'spool @PREFIX@/outbox;')
+        top = os.path.join(ngx.prefix, 'outbox')
+        self.assertTrue(os.path.isdir(os.path.join(top, 'failed')))
+        for p in ngx.worker_pids():
+            wait_for(lambda: os.path.isdir(os.path.join(top, str(p))),
+                     what='the directory of worker %d' % p)
+            self.assertTrue(os.path.exists(os.path.join(top, '%d.lock' % p)))
+        r = ngx.sim('--files', 'photof:3000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rx.wait(1)
+        wait_for(lambda: spool_files(ngx, top) == [], what='empty spool')
+        self.assertFalse(os.path.exists(os.path.join(ngx.temp, 'notify')))
