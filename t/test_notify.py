@@ -154,6 +154,23 @@ class Stored(NotifyCase):
                      % (p, n, ngx.fd_count(p)))
 
 
+    def test_without_a_thread_pool(self):
+        """dualcam_thread_pool off: the commit stages and the spool walks
+        run in the event loop; the events are the same."""
+        need_sim(self)
+        rx = self.receiver()
+        ngx = self.notify_nginx(rx.url(), workers=2,
+                                extra='dualcam_thread_pool off;')
+        r = ngx.sim('-n', 10, '--files', 'photof:3000,photor:3000',
+                    '--verify-store', ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rx.wait(20, timeout=20)
+        for rec in self.stored_bodies(rx).values():
+            with open(rec['json']['sidecar'], 'rb') as f:
+                self.assertEqual(strict_json(f.read())['sha256'],
+                                 rec['json']['sha256'])
+        wait_for(lambda: spool_files(ngx) == [], what='an empty spool')
+
     def test_no_file_without_its_event(self):
         """While the worker cannot write its event, the commit fails: the
         device does not hear 00 09, nothing is in the store; once it can,
