@@ -435,6 +435,12 @@ class Page(NginxTestCase):
         finally:
             super().tearDown()
 
+    def start_nginx(self, start=True, **kw):
+        # the browser holds connections open (keepalive, preconnects with
+        # no request yet): a worker would wait for them on QUIT
+        kw['main'] = kw.get('main', '') + '\nworker_shutdown_timeout 1s;'
+        return super().start_nginx(start, **kw)
+
     def url(self, ngx):
         return 'http://127.0.0.1:%d/dualcam/status' % ngx.http_port
 
@@ -487,7 +493,7 @@ class Page(NginxTestCase):
                    what='every progress bar grown')
             b.screenshot('02-progress')
             # the one in the README: uploads in flight, the first stored
-            b.screenshot('page-uploading', jpeg=True)
+            b.screenshot('page-uploading')
             for s in b.eval(JS_SESSIONS):
                 self.assertEqual(s['name'], '%photof')
                 self.assertFalse(s['stalled'], s)
@@ -766,6 +772,49 @@ class Page(NginxTestCase):
             self.assertEqual(h['content-security-policy'], 'sandbox')
         with open(src, 'rb') as f:
             self.assertEqual(get(ngx.http_port, video['url'])[2], f.read())
+
+    def test_rates_and_outage(self):
+        """Per-minute rates come from the totals of two polls and the
+        server's clock; a status that fails is said in the header, and
+        the page recovers when it answers again."""
+        b = self.b
+        ngx = self.start_nginx(zone='z 1m', http=HTTP_PAGE % STORE)
+        doc, _ = status_json(ngx)
+        t = doc['totals']
+
+        def at(dt, stored, nbytes, failed):
+            d = json.loads(json.dumps(doc))
+            d['time'] = doc['time'] + dt
+            d['totals'].update(files_stored=stored, file_bytes_stored=nbytes,
+                               files_failed=failed)
+            return json.dumps(d)
+
+        tile = ('(function (k) { var t = Array.from(document.querySelectorAll('
+                '"#tiles .tile")).filter(function (e) { return e.querySelector('
+                '".k").textContent == k; })[0]; return t.querySelector(".v")'
+                '.textContent + "|" + t.querySelector(".r").textContent; })')
+        b.route('format=json', at(0, 10, 1000000, 1))
+        b.goto(self.url(ngx))
+        b.wait('document.body.dataset.polls >= 1', 10)
+        self.assertEqual(b.eval(tile + '("files stored")'), '10|… /min')
+        # 30 s later by the server's clock: 10 more files, 3 MB, 2 failed
+        b.route('format=json', at(30, 20, 4000000, 3))
+        b.wait(tile + '("files stored") == "20|20.0 /min"', 10,
+               what='20 files/min')
+        self.assertEqual(b.eval(tile + '("bytes stored")'),
+                         '4.00 MB|6.00 MB /min')
+        self.assertEqual(b.eval(tile + '("files failed")'), '3|4.0 /min')
+        b.screenshot('01-rates')
+
+        b.route('format=json', 'upstream gone', 'text/plain', 503)
+        b.wait('document.getElementById("state").className == "down"', 10,
+               what='the header saying the status is unreachable')
+        self.assertIn('HTTP 503', b.eval(
+            'document.getElementById("state").textContent'))
+        b.screenshot('02-outage')
+        b.route('format=json', at(32, 20, 4000000, 3))
+        b.wait('document.getElementById("state").className == ""', 10,
+               what='the page back')
 
     def test_five_thousand_idle_devices(self):
         """5,000 connected idle devices and 3 uploading: the page shows the

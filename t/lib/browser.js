@@ -161,6 +161,8 @@ const ops = {
         return {};
     },
     async route(c) {
+        // a route for the same match is replaced: the next request gets it
+        routes = routes.filter((x) => x.match !== c.match);
         routes.push({ match: c.match, body: c.body, status: c.status,
                       contentType: c.contentType });
         await page.setRequestInterception(true);

@@ -178,8 +178,12 @@ class Browser(object):
         """Answer HTTP basic authentication with these (this tab)."""
         self.call('auth', user=user, password=password)
 
-    def route(self, match, body, content_type='application/json'):
-        self.call('route', match=match, body=body, contentType=content_type)
+    def route(self, match, body, content_type='application/json',
+              status=200):
+        """Answer requests whose URL holds match with body (a second
+        route for the same match replaces the first)."""
+        self.call('route', match=match, body=body, contentType=content_type,
+                  status=status)
 
     def requests(self):
         return self.call('requests')['requests']
