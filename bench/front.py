@@ -3,7 +3,8 @@
 The same GSM-rate fleet twice, side by side in one run: straight to one
 node (conf-examples/cluster-node.conf without the PROXY header), then
 through the front (conf-examples/cluster.conf: dualcam_preread, hash
-$dualcam_imei consistent, PROXY protocol) to three nodes.  For each: the
+$dualcam_imei consistent, PROXY protocol) to three nodes, and once more
+with TLS from the devices to the front.  For each: the
 devices connected at the peak, the CPU the workers used while all of
 them were uploading (cores = CPU seconds / wall seconds over the steady
 window), the RSS per device, and every file byte-exact.  Capacity per
@@ -25,7 +26,7 @@ from cluster import Cluster  # noqa: E402
 
 
 def _fleet(b, label, port, devices, rate, size, stores, nsims, base,
-           watch):
+           watch, extra=()):
     """Run the sims against port; the CPU the watched nginx ({name:
     Nginx}) workers use while every device is connected, in cores, and
     their RSS growth then, KiB: ({name: cores}, {name: KiB}), or None."""
@@ -38,20 +39,24 @@ def _fleet(b, label, port, devices, rate, size, stores, nsims, base,
                '--devices', str(n), '--imei-base', str(base + i * 100000),
                '--files', 'videof:%d' % size, '--rate', str(rate),
                '--concurrency', '256', '--seed', str(i + 1), '--json',
-               '--verify-store', stores, '--timeout', '300']
+               '--verify-store', stores, '--timeout', '300'] + list(extra)
         sims.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True))
 
-    # the steady window: from all connected until the first finishes
+    # the steady window: from all connected (and, with TLS, 10 s later:
+    # the handshakes done) until the first finishes
     t0 = time.monotonic()
     start = end = None
     peak = 0
     rss = {}
+    settled = 0
     while any(p.poll() is None for p in sims):
         conn = b.established_ss(port)
         peak = max(peak, conn)
         now = time.monotonic()
-        if start is None and conn >= devices:
+        if extra and start is None and conn >= devices and not settled:
+            settled = now + 10
+        if start is None and conn >= devices and now >= settled:
             start = (now, dict((k, b.workers_cpu(v))
                                for k, v in watch.items()))
             rss = dict((k, b.workers_rss(v) - rss0[k])
@@ -100,7 +105,7 @@ def scenario_front(b, args):
     size = args.front_size
     nsims = 2
     b.log('== front: %d devices, a %d B video each at %d B/s, straight '
-          'to a node, then through the front to 3 nodes'
+          'to a node, then through the front to 3 nodes, plain and TLS'
           % (devices, size, rate))
 
     # 1. one node, the devices straight to it (no PROXY header)
@@ -146,6 +151,17 @@ def scenario_front(b, args):
             if one is not None:
                 b.row('front', '[via front] front cores / direct node '
                       'cores', '%.2f' % (cores['front'] / one[0]['node']))
+
+        # 3. the same over TLS to the front (plain to the nodes)
+        # twice the file, so that the handshakes are over well before the
+        # first device is done
+        tls = _fleet(b, 'TLS front', cl.front.tls_port, devices, rate,
+                     2 * size,
+                     cl.stores(), nsims, 363000000000000,
+                     {'front': cl.front}, extra=['--tls'])
+        if tls is not None:
+            _rows(b, 'TLS front', 'front', devices, rate,
+                  tls[0]['front'], tls[1]['front'])
     finally:
         for n in [cl.front] + cl.nodes:
             b.stop_nginx(n, keep=args.keep)

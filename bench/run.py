@@ -27,7 +27,8 @@ Scenarios (--only takes a comma-separated subset):
              applied, built in a temp copy, against the module as it is
     front    a GSM-rate fleet straight to one node, then through the
              cluster front (dualcam_preread, hash $dualcam_imei) to three
-             nodes: CPU of the front and the nodes (bench/front.py)
+             nodes, plain and over TLS: CPU and RSS of the front and the
+             nodes (bench/front.py)
 """
 
 import argparse
