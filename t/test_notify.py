@@ -573,6 +573,58 @@ class Example(NotifyCase):
 
 
 
+class ReadmeReceiver(NotifyCase):
+
+    def test_the_readme_receiver(self):
+        """The receiver example of the README, run as it is written (on a
+        free port): it accepts nginx's signed events and refuses those
+        signed with another secret, which nginx then retries."""
+        import subprocess
+        import sys
+        from harness import free_port
+        need_sim(self)
+        with open(os.path.join(ROOT, 'README.md')) as f:
+            readme = f.read()
+        m = re.search(r'A receiver, checking the signature.*?```python\n'
+                      r'(.*?)```', readme, re.S)
+        self.assertIsNotNone(m, 'no receiver example in the README')
+        port = free_port()
+        code = m.group(1).replace("('0.0.0.0', 8000)",
+                                  "('127.0.0.1', %d)" % port)
+        self.assertNotEqual(code, m.group(1))
+        proc = subprocess.Popen([sys.executable, '-u', '-c', code],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.wait, 5)
+        self.addCleanup(proc.kill)
+        wait_for(lambda: self._listening(port), what='the receiver')
+        url = 'http://127.0.0.1:%d/dualcam/events' % port
+        good = self.notify_nginx(url, extra='dualcam_notify_secret '
+                                 'change-me-to-a-long-random-string;')
+        bad = self.notify_nginx(url, extra='dualcam_notify_secret wrong;')
+        r = good.sim('--files', 'photof:3000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = bad.sim('--files', 'photof:3000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        bad.wait_log(r'\[warn\].*attempt 2: .*answered 401')
+        wait_for(lambda: spool_files(good) == [], what='delivered')
+        self.assertEqual(len(spool_files(bad)), 1)
+        proc.kill()
+        out = proc.communicate(timeout=5)[0]
+        stored = [line for line in out.splitlines()
+                  if line.startswith('stored ')]
+        self.assertEqual(len(stored), 1, out)
+        self.assertTrue(stored[0].split()[1].startswith(good.store))
+
+    def _listening(self, port):
+        import socket
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+
 class Config(NotifyCase):
 
     def test_bad_configurations_say_why(self):
