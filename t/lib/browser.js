@@ -221,7 +221,8 @@ async function main() {
         await launch();
     } catch (e) {
         await shutdown();
-        out({ ready: false, error: 'chromium did not start: ' + e.message });
+        out({ ready: false, error: 'chromium did not start: '
+                             + e.message.replace(/\s+/g, ' ').trim() });
         return;
     }
     const proc = browser.process();
