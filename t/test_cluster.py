@@ -156,6 +156,26 @@ class Routing(NginxTestCase):
                          ('127.0.0.5', str(port), imei))
 
 
+    def test_protocol_6_path_mode_through_the_front(self):
+        """A protocol-6 device (path mode, JSON metadata) through the
+        front: $dualcam_protocol is 6 on the front and on its node, the
+        file is stored byte-exact."""
+        need_sim(self)
+        cl = make(self)
+        r = cl.sim('--devices', 5, '--imei-base', IMEI, '--protocol', 6,
+                   '--files', 'path:dsm/picture/231020/231452.jpg:5000',
+                   '--verify-store', cl.stores(), '--timeout', 30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr[-3000:])
+        recs = cl.wait_node_records(5)
+        self.assertEqual(len(one_node(cl.sessions(recs))), 5)
+        for node_recs in recs:
+            for rec in node_recs:
+                self.assertEqual((rec['protocol'], rec['result']),
+                                 ('6', 'ok'), rec)
+        front = cl.wait_front_records(5)
+        self.assertEqual(sorted(x['protocol'] for x in front), ['6'] * 5)
+
+
 class NodeLoss(NginxTestCase):
 
     def test_node_killed_mid_run_then_restarted(self):
@@ -296,6 +316,23 @@ class NodeLoss(NginxTestCase):
             self.assertEqual(after[imei], new, imei)
         # 160 points per server on the ring: 25 % expected
         self.assertTrue(0.15 * n <= len(moved) <= 0.35 * n, len(moved))
+
+
+    def test_every_node_down(self):
+        """No node answers: the front closes the device's connection with
+        $status 502 after trying each node once; the device is left to
+        retry later."""
+        cl = make(self)
+        for node in cl.nodes:
+            node.stop()
+        s = socket.create_connection(('127.0.0.1', cl.front.port), 10)
+        s.sendall(device.init_packet(IMEI, 0x04))
+        self.assertEqual(s.recv(100), b'')
+        s.close()
+        rec = cl.wait_front_records(1)[0]
+        self.assertEqual((rec['status'], rec['imei']), ('502', '%015d' % IMEI))
+        self.assertEqual(len(rec['upstream'].split(', ')), 3, rec)
+        cl.front.wait_log(r'no live upstreams|connect\(\) failed')
 
 
 class SharedStore(NginxTestCase):
