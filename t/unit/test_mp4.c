@@ -296,9 +296,10 @@ START_TEST(test_mp4_splits)
     ref = dualcam_copy(m, b.data, b.len, b.len, dualcam_mp4_info(m)->size,
                        &len);
 
-    /* every split in the first records, then every 61st byte */
+    /* every split in the first record's head, then every 997th byte (a
+       small recording is split at every byte in test_mp4_every_cut) */
 
-    for (split = 0; split < b.len; split += (split < 1024) ? 1 : 211) {
+    for (split = 0; split < b.len; split += (split < 256) ? 1 : 997) {
         dualcam_mp4_t  *s;
 
         s = dualcam_plan(b.data, b.len, split, 1);
@@ -307,7 +308,7 @@ START_TEST(test_mp4_splits)
         ck_assert_uint_eq(dualcam_mp4_info(s)->size, len);
         ck_assert_uint_eq(s->segs.nelts, m->segs.nelts);
 
-        if (split % 4099 == 0) {
+        if (split % 7 == 0) {
             out = dualcam_copy(s, b.data, b.len, 1 + split % 7919,
                                1 + split % 6007, &len2);
             ck_assert_int_eq(memcmp(out, ref, len), 0);
@@ -388,8 +389,8 @@ START_TEST(test_mp4_truncated)
 
         /* every cut in headers and near the ends of records, else some */
 
-        if (!boundary && cut - prev > 40 && off - cut > 40 && cut > 1024
-            && cut % 997 != 0)
+        if (!boundary && cut - prev > 40 && off - cut > 8 && cut > 256
+            && cut % 4999 != 0)
         {
             continue;
         }
@@ -414,6 +415,78 @@ START_TEST(test_mp4_truncated)
     free(b.data);
 }
 END_TEST
+
+
+/*
+ * A small recording (6 frames of libx265, 64x64, with the real audio
+ * chunks; t/fuzz/mkcorpus_mp4.py) cut at every byte, and split at every
+ * byte: every cut that is not a record's end is refused, every split
+ * gives the same MP4
+ */
+
+START_TEST(test_mp4_every_cut)
+{
+    FILE            *fp;
+    size_t           n, cut, off, len2, ref_len;
+    uint32_t         len;
+    const char      *err;
+    unsigned char   *p, *ref, *out;
+    dualcam_mp4_t   *m;
+    unsigned char    buf[16384];
+
+    fp = fopen("../fuzz/corpus/fuzz_mp4/ptmf", "rb");
+    ck_assert_ptr_nonnull(fp);
+    n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+
+    /* the first byte is fuzz_mp4's option byte */
+    p = buf + 1;
+    n -= 1;
+
+    m = dualcam_plan(p, n, n, 1);
+    ck_assert_msg(dualcam_mp4_error(m) == NULL, "%s", dualcam_mp4_error(m));
+    ck_assert_uint_eq(dualcam_mp4_info(m)->frames, 6);
+    ck_assert_uint_gt(dualcam_mp4_info(m)->audio_frames, 0);
+    ref = dualcam_copy(m, p, n, n, dualcam_mp4_info(m)->size, &ref_len);
+    dualcam_mp4_destroy(m);
+
+    for (cut = 1; cut < n; cut++) {
+
+        for (off = 0; off < cut; off += 36 + len) {
+            len = p[off + 24] | p[off + 25] << 8 | p[off + 26] << 16
+                  | (uint32_t) p[off + 27] << 24;
+        }
+
+        m = dualcam_plan(p, cut, cut / 2, 1);
+        err = dualcam_mp4_error(m);
+
+        if (off != cut) {
+            ck_assert_msg(err != NULL
+                          && strstr(err, "the file ends") != NULL,
+                          "cut %zu: %s", cut, err ? err : "accepted");
+        }
+
+        dualcam_mp4_destroy(m);
+    }
+
+    for (cut = 0; cut <= n; cut++) {
+        m = dualcam_plan(p, n, cut, 1);
+        ck_assert_msg(dualcam_mp4_error(m) == NULL, "split %zu", cut);
+        ck_assert_uint_eq(dualcam_mp4_info(m)->size, ref_len);
+
+        if (cut % 13 == 0) {
+            out = dualcam_copy(m, p, n, 1 + cut % 97, 1 + cut % 89, &len2);
+            ck_assert_int_eq(memcmp(out, ref, ref_len), 0);
+            free(out);
+        }
+
+        dualcam_mp4_destroy(m);
+    }
+
+    free(ref);
+}
+END_TEST
+
 
 
 /* every record's length, and magic and type, corrupted: refused */
@@ -754,6 +827,7 @@ mp4_suite(void)
     tcase_add_loop_test(tc, test_mp4_fixture_records, 0, 2);
     tcase_add_test(tc, test_mp4_splits);
     tcase_add_test(tc, test_mp4_truncated);
+    tcase_add_test(tc, test_mp4_every_cut);
     tcase_add_test(tc, test_mp4_corrupt_lengths);
     tcase_add_test(tc, test_mp4_boxes);
     tcase_add_test(tc, test_mp4_annexb);
