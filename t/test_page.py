@@ -334,6 +334,41 @@ class Paging(NginxTestCase):
         code, _, _ = get(ngx.http_port, '/store/.tmp/')
         self.assertEqual(code, 403)
 
+    def test_page_generator(self):
+        """src/dualcam_page.sh, which config.make runs: every byte value
+        comes out as itself, twice the same output, empty input refused."""
+        import re
+        import tempfile
+        gen = os.path.join(ROOT, 'src', 'dualcam_page.sh')
+        d = tempfile.mkdtemp(prefix='dualcam-page-')
+        try:
+            src = os.path.join(d, 'in.html')
+            data = bytes(range(256)) * 3 + b'\xff'
+            with open(src, 'wb') as f:
+                f.write(data)
+            outs = []
+            for n in (1, 2):
+                out = os.path.join(d, 'gen%d' % n, 'page.c')
+                subprocess.run(['sh', gen, src, out], check=True)
+                with open(out) as f:
+                    outs.append(f.read())
+            self.assertEqual(outs[0], outs[1])
+            body = outs[0].split('{', 1)[1].split('}', 1)[0]
+            got = bytes(int(h, 16) for h in re.findall(r'0x([0-9a-f]{2}),',
+                                                        body))
+            self.assertEqual(got, data)
+            self.assertTrue(all(len(line) <= 80
+                                for line in outs[0].split('\n')))
+            open(os.path.join(d, 'empty'), 'w').close()
+            r = subprocess.run(['sh', gen, os.path.join(d, 'empty'),
+                                os.path.join(d, 'x.c')],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2)
+            self.assertFalse(os.path.exists(os.path.join(d, 'x.c')))
+        finally:
+            import shutil
+            shutil.rmtree(d)
+
     def test_store_url_config(self):
         """store_url must end with "/"; other parameters are refused."""
         ngx = self.start_nginx(start=False, zone='z 1m',
@@ -728,9 +763,12 @@ class Page(NginxTestCase):
                      '/store/', '/store/%015d/' % 352093080000000):
             self.assertEqual(get(ngx.http_port, path)[0], 401, path)
         b.auth('duty', 'secret')
-        b.goto(self.url(ngx))
+        # a link to a device's files opens with its listing
+        b.goto(self.url(ngx) + '#files=%015d' % 352093080000000)
         b.wait('(%s).some(function (r) { return r.loaded == 320; })'
                % JS_RECENT, 10, what='the photo behind auth_basic')
+        b.wait('document.querySelectorAll("#files .f").length == 2', 10,
+               what="the device's files from the link")
         b.screenshot('01-auth')
 
     def test_video_plays_from_its_mp4(self):
