@@ -489,6 +489,99 @@ END_TEST
 
 
 
+/*
+ * A lost audio chunk leaves a gap of its length in the audio track (the
+ * chunk before it lasts longer), so the sound after it stays in sync;
+ * and a PTMF recording that starts before its first key frame drops the
+ * frames and the audio before it
+ */
+
+START_TEST(test_mp4_audio_gap)
+{
+    FILE                 *fp;
+    size_t                off, k, n, len_out, i;
+    uint32_t              len, entries, count, delta, total;
+    unsigned char        *copy, *out, buf[16384];
+    const unsigned char  *stts, *p, *trak;
+    dualcam_mp4_t        *m;
+    dualcam_blob_t        b;
+
+    b = dualcam_video_load(DUALCAM_VIDEO_1S);
+    copy = malloc(b.len);
+
+    /* without the 5th audio record */
+
+    n = 0;
+    k = 0;
+
+    for (off = 0; off < b.len; off += 36 + len) {
+        len = b.data[off + 24] | b.data[off + 25] << 8
+              | b.data[off + 26] << 16 | (uint32_t) b.data[off + 27] << 24;
+
+        if (b.data[off + 5] == 'A' && k++ == 4) {
+            continue;
+        }
+
+        memcpy(copy + n, b.data + off, 36 + len);
+        n += 36 + len;
+    }
+
+    m = dualcam_plan(copy, n, n, 1);
+    ck_assert_msg(dualcam_mp4_error(m) == NULL, "%s", dualcam_mp4_error(m));
+    ck_assert_uint_eq(dualcam_mp4_info(m)->audio_frames, 24);
+    out = dualcam_copy(m, copy, n, n, dualcam_mp4_info(m)->size, &len_out);
+
+    /* the second trak's stts: 320 each, one of 640 (+- the jitter) */
+
+    p = dualcam_find(out, len_out, "moov");
+    p += 8;
+    p += dualcam_be32(p);
+    p += dualcam_be32(p);
+    trak = p;
+    stts = dualcam_find(trak, dualcam_be32(trak), "trak/mdia/minf/stbl/stts");
+    ck_assert_ptr_nonnull(stts);
+
+    entries = dualcam_be32(stts + 12);
+    total = 0;
+    count = 0;
+
+    for (i = 0; i < entries; i++) {
+        delta = dualcam_be32(stts + 20 + 8 * i);
+        count += dualcam_be32(stts + 16 + 8 * i);
+        total += dualcam_be32(stts + 16 + 8 * i) * delta;
+
+        if (delta != 320) {
+            ck_assert_int_lt(abs((int) delta - 640), 8);
+            ck_assert_uint_eq(dualcam_be32(stts + 16 + 8 * i), 1);
+        }
+    }
+
+    ck_assert_uint_eq(count, 24);
+    ck_assert_int_lt(abs((int) total - 25 * 320), 8);
+
+    free(out);
+    dualcam_mp4_destroy(m);
+    free(copy);
+    free(b.data);
+
+    /* PTMF from a P frame on (t/fuzz/mkcorpus_mp4.py) */
+
+    fp = fopen("../fuzz/corpus/fuzz_mp4/ptmf-late-key", "rb");
+    ck_assert_ptr_nonnull(fp);
+    n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+
+    m = dualcam_plan(buf + 1, n - 1, n / 2, 1);
+    ck_assert_msg(dualcam_mp4_error(m) == NULL, "%s", dualcam_mp4_error(m));
+    ck_assert_uint_eq(dualcam_mp4_info(m)->frames, 3);
+    ck_assert_uint_eq(dualcam_mp4_info(m)->dropped, 2);
+    ck_assert_uint_gt(dualcam_mp4_info(m)->audio_dropped, 0);
+    dualcam_mp4_destroy(m);
+}
+END_TEST
+
+
+
 /* every record's length, and magic and type, corrupted: refused */
 
 START_TEST(test_mp4_corrupt_lengths)
@@ -828,6 +921,7 @@ mp4_suite(void)
     tcase_add_test(tc, test_mp4_splits);
     tcase_add_test(tc, test_mp4_truncated);
     tcase_add_test(tc, test_mp4_every_cut);
+    tcase_add_test(tc, test_mp4_audio_gap);
     tcase_add_test(tc, test_mp4_corrupt_lengths);
     tcase_add_test(tc, test_mp4_boxes);
     tcase_add_test(tc, test_mp4_annexb);
