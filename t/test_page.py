@@ -687,7 +687,8 @@ class Page(NginxTestCase):
                            session(4, 250, '%photor', rate=200)]
         doc['sessions_matched'] = 4
         doc['recent'] = [
-            upload('timeout', 'photo', '%photof'),
+            upload('timeout', 'photo', '%photof', started=now - 3 * 86400,
+                   finished=now - 3 * 86400 + 2),
             upload('ok', 'video', '%videof',
                    '/store/%s/20251125T143950Z-front-video.h265' % imei,
                    path='/srv/x/%s/20251125T143950Z-front-video.h265' % imei,
@@ -717,6 +718,12 @@ class Page(NginxTestCase):
         self.assertEqual([(x['result'], x['fail']) for x in r],
                          [('timeout', True), ('ok', False), ('ok', False),
                           ('duplicate', False), ('crc limit', True)])
+        # an upload of another day says its date, today's only the time
+        times = b.eval('Array.from(document.querySelectorAll("#recent tbody '
+                       'tr")).map(function (tr) { return tr.cells[0]'
+                       '.textContent; })')
+        self.assertRegex(times[0], r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$')
+        self.assertRegex(times[1], r'^\d\d:\d\d:\d\d$')
         self.assertEqual(local(r[1]['video']), '/store/%s/20251125T143950Z-'
                          'front-video.mp4' % imei)
         # Debian's chromium has no H.265 decoder (no hardware here): the
