@@ -52,7 +52,10 @@
 #define DUALCAM_MP4_RECORD_MAX  (64u << 20) /* a PTMF payload */
 #define DUALCAM_MP4_AUDIO_MIN   16          /* samples in a chunk */
 #define DUALCAM_MP4_AUDIO_MAX   8192
-#define DUALCAM_MP4_ENTRIES     (16u << 20) /* NAL units, chunks, frames */
+#define DUALCAM_MP4_ENTRIES     (1u << 20)  /* NAL units, chunks, frames:
+                                               ~15 h at 20 fps */
+#define DUALCAM_MP4_AU_NALS     1024        /* in a frame (H.265 allows
+                                               600 slices at level 6.2) */
 
 #define DUALCAM_MP4_AUDIO_RATE  8000        /* G.711 as the camera sends */
 #define DUALCAM_MP4_TIMESCALE   90000       /* the video track's */

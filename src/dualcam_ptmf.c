@@ -629,6 +629,12 @@ dualcam_nal_end(dualcam_mp4_t *m, uint64_t off, uint64_t len)
         return dualcam_nal_ps(m, type, off, (size_t) len);
     }
 
+    if (m->segs.nelts - m->au_first_seg >= DUALCAM_MP4_AU_NALS) {
+        return dualcam_mp4_fail(m, "a frame of more than %u NAL units at "
+                                "byte %llu", DUALCAM_MP4_AU_NALS,
+                                (unsigned long long) off);
+    }
+
     seg = dualcam_mp4_push(m, &m->segs);
     if (seg == NULL) {
         return DUALCAM_MP4_ERROR;
@@ -778,20 +784,19 @@ static int
 dualcam_au_close(dualcam_mp4_t *m, int64_t ts)
 {
     int                   drop;
-    size_t                i;
-    dualcam_mp4_seg_t    *seg;
     dualcam_mp4_frame_t  *f;
 
     m->au_open = 0;
 
-    seg = m->segs.elts;
+    /*
+     * What is not shown is forgotten: its NAL units are the last ones
+     * (an access unit is contiguous; audio records come between them
+     * only), so memory holds only the frames that are kept
+     */
 
     if (!m->au_vcl) {
         /* SEI or the like with no picture at the end: nothing to show */
-        for (i = m->au_first_seg; i < m->segs.nelts; i++) {
-            seg[i].drop = 1;
-        }
-
+        m->segs.nelts = m->au_first_seg;
         return DUALCAM_MP4_OK;
     }
 
@@ -813,11 +818,7 @@ dualcam_au_close(dualcam_mp4_t *m, int64_t ts)
 
     if (drop) {
         m->info.dropped++;
-
-        for (i = m->au_first_seg; i < m->segs.nelts; i++) {
-            seg[i].drop = 1;
-        }
-
+        m->segs.nelts = m->au_first_seg;
         return DUALCAM_MP4_OK;
     }
 

@@ -884,6 +884,26 @@ START_TEST(test_mp4_refusals)
     m = dualcam_plan(sc, sizeof(sc), 2, 1);
     ck_assert_ptr_nonnull(strstr(dualcam_mp4_error(m), "no key frame"));
     dualcam_mp4_destroy(m);
+
+    /* one frame of endless slice segments: refused, not kept in memory */
+    {
+        size_t          i;
+        unsigned char  *many;
+
+        many = malloc(5 * 2000);
+        ck_assert_ptr_nonnull(many);
+
+        for (i = 0; i < 2000; i++) {
+            memcpy(many + 5 * i, "\0\0\1\2\1", 5);
+        }
+
+        m = dualcam_plan(many, 5 * 2000, 777, 1);
+        ck_assert_ptr_nonnull(strstr(dualcam_mp4_error(m),
+                                     "a frame of more than 1024 NAL units"));
+        ck_assert_uint_le(m->segs.nelts, DUALCAM_MP4_AU_NALS);
+        dualcam_mp4_destroy(m);
+        free(many);
+    }
 }
 END_TEST
 
