@@ -543,6 +543,12 @@ dualcam_mp4_audio(dualcam_mp4_t *m, uint64_t *offset_us,
 
     *duration = pos;
 
+    /* the FLAC frames are what the copy pass needs */
+    free(m->g711.elts);
+    m->g711.elts = NULL;
+    m->g711.nelts = 0;
+    m->g711.nalloc = 0;
+
     m->info.audio_rate = DUALCAM_MP4_AUDIO_RATE;
     m->info.audio_frames = kept;
     m->info.audio_samples = total;

@@ -18,7 +18,7 @@
 
 #define DUALCAM_PTMF_HEADER_LEN   36
 
-#define DUALCAM_MP4_G711_MAX      (64u << 20)   /* 2 h of audio */
+#define DUALCAM_MP4_G711_MAX      (16u << 20)   /* 35 min of audio */
 
 #define DUALCAM_SEG_NAL           0
 #define DUALCAM_SEG_AUDIO         1
