@@ -242,10 +242,17 @@ def listening(port):
     return False
 
 
+def _terminated(signum, frame):
+    raise SystemExit('terminated by signal %d' % signum)
+
+
 class Package(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # a killed run (SIGTERM) still puts the system back: the test
+        # fails, tearDown runs
+        signal.signal(signal.SIGTERM, _terminated)
         if os.geteuid() != 0:
             raise unittest.SkipTest('installs a package: needs root')
         if package_known():
@@ -275,6 +282,7 @@ class Package(unittest.TestCase):
     def setUp(self):
         self.ngx = None
         self.sims = []
+        self.release = None
         self.port = free_port()
         self.http_port = free_port()
         self.site = os.path.join(self.tmp, 'site-%d' % self.port)
@@ -284,10 +292,15 @@ class Package(unittest.TestCase):
     def tearDown(self):
         # back to how the system was: nothing of ours running, installed,
         # linked or stored
+        if self.release is not None:
+            # an apt-get waiting in its DPkg::Pre-Invoke hook goes on
+            open(self.release, 'w').close()
         for p in self.sims:
-            if p.poll() is None:
+            try:
+                p.communicate(timeout=300)
+            except subprocess.TimeoutExpired:
                 p.kill()
-                p.wait()
+                p.communicate()
         if self.ngx is not None:
             self.ngx.stop()
         self.disable_site()
@@ -368,6 +381,19 @@ class Package(unittest.TestCase):
                      os.path.join(SITE_DIR, 'dualcam-stream.conf'),
                      os.path.join(SITE_DIR, 'dualcam-status.conf')):
             self.assertTrue(os.path.exists(path), path)
+        files = run(['dpkg', '-L', PKG]).stdout.split()
+        programs = [f for f in files if f.startswith('/usr/bin/')]
+        self.assertIn(SIM, programs)
+        for p in programs:
+            self.assertIn('/usr/share/man/man1/%s.1.gz'
+                          % os.path.basename(p), files)
+        if '/usr/bin/dualcam-mp4' in programs:
+            # the remuxer works from /usr/bin: a fixture recording to MP4
+            out = os.path.join(self.site, 'front.mp4')
+            run(['/usr/bin/dualcam-mp4', harness.fixture(
+                'video/dualcam-front-20241101T070713Z.h265'), out])
+            with open(out, 'rb') as f:
+                self.assertEqual(f.read(8)[4:], b'ftyp')
         with open(SNIPPET) as f:
             self.assertEqual(f.read(), 'load_module '
                              'modules/ngx_stream_dualcam_module.so;\n')
@@ -470,6 +496,26 @@ class Package(unittest.TestCase):
         self.assert_version_running(self.old_version)
         master, workers = self.ngx.master, self.ngx.workers()
 
+        # apt-get runs up to the point where it calls dpkg, and waits there
+        # (DPkg::Pre-Invoke) until the uploads run: how long apt takes to
+        # get there on a loaded machine does not matter then
+        ready = os.path.join(self.site, 'apt-ready')
+        go = os.path.join(self.site, 'apt-go')
+        apt = subprocess.Popen(
+            APT + ['-o', 'DPkg::Pre-Invoke::=touch %s; while [ ! -e %s ]; '
+                   'do sleep 0.05; done' % (ready, go),
+                   'install', os.path.abspath(self.deb)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=ENV)
+        self.sims.append(apt)
+        deadline = time.time() + 300
+        self.release = go
+        while not os.path.exists(ready):
+            if apt.poll() is not None:
+                self.fail('apt-get ended early:\n' + apt.communicate()[0])
+            self.assertLess(time.time(), deadline, 'apt-get took too long')
+            time.sleep(0.05)
+
         # 8 trackers at 30 kB/s with 300 kB each: ~10 s of uploads
         sim = subprocess.Popen(
             self.sim_args('-n', 8, '-f', 'photof:300k', '-r', 30000,
@@ -484,9 +530,17 @@ class Package(unittest.TestCase):
         else:
             self.fail('the uploads did not start')
 
-        self.install(self.deb)
-        self.assertIsNone(sim.poll(), 'the uploads were over before the '
-                          'upgrade: make them longer')
+        # dpkg unpacks: the new .so takes the old one's name (a rename)
+        inode = os.stat(SO).st_ino
+        open(go, 'w').close()
+        while os.stat(SO).st_ino == inode and apt.poll() is None:
+            time.sleep(0.01)
+        in_flight = sim.poll() is None
+        out = apt.communicate(timeout=300)[0]
+        self.assertEqual(apt.returncode, 0, out)
+        self.assertEqual(installed_version(), self.version)
+        self.assertTrue(in_flight, 'the uploads were over before dpkg '
+                        'replaced the module: make them longer')
         self.assertTrue(harness._alive(master))
         self.assertEqual(self.ngx.workers(), workers)
         # still the old .so in memory, the new one on disk
