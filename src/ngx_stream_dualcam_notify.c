@@ -339,7 +339,7 @@ ngx_stream_dualcam_notify_session(ngx_stream_session_t *s,
     dualcam_result_e result)
 {
     u_char                                *p;
-    uint64_t                               now;
+    uint64_t                               now, start;
     ngx_stream_dualcam_ctx_t              *ctx;
     ngx_stream_dualcam_notify_srv_conf_t  *conf;
     u_char                                 id[NGX_STREAM_DUALCAM_EVENT_ID_LEN
@@ -370,6 +370,10 @@ ngx_stream_dualcam_notify_session(ngx_stream_session_t *s,
                                              NGX_STREAM_DUALCAM_EV_SESSION,
                                              id, now, s, ctx);
 
+    /* the session's start, in the same clock as now */
+    start = (uint64_t) s->start_sec * 1000 + s->start_msec;
+    start = ngx_min(start, now);
+
     if (result == DUALCAM_RESULT_NONE) {
         p = ngx_sprintf(p, ",\n  \"state\": \"connect\"\n}\n");
 
@@ -380,8 +384,7 @@ ngx_stream_dualcam_notify_session(ngx_stream_session_t *s,
                         dualcam_result_name(result),
                         (ngx_uint_t) ctx->server.files_done,
                         ctx->server.bytes_done,
-                        now - ((uint64_t) s->start_sec * 1000
-                               + s->start_msec));
+                        now - start);
     }
 
     ngx_stream_dualcam_outbox_write(conf, NGX_STREAM_DUALCAM_EV_SESSION, id,

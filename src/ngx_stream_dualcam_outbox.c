@@ -60,8 +60,6 @@ static void ngx_stream_dualcam_outbox_walk_done(
     ngx_stream_dualcam_outbox_t *ob);
 static void ngx_stream_dualcam_outbox_error(ngx_stream_dualcam_outbox_t *ob,
     ngx_err_t err, const char *op, u_char *path);
-static ngx_uint_t ngx_stream_dualcam_outbox_event_name(u_char *name,
-    size_t len);
 static ngx_int_t ngx_stream_dualcam_outbox_head(u_char *p, size_t n,
     ngx_uint_t *type, uint64_t *created_ms);
 static u_char *ngx_stream_dualcam_outbox_name(u_char *p,
@@ -760,17 +758,10 @@ ngx_stream_dualcam_outbox_head(u_char *p, size_t n, ngx_uint_t *type,
         return NGX_ERROR;
     }
 
-    *type = ngx_stream_dualcam_outbox_event_name(p, sp - p);
+    *type = ngx_stream_dualcam_notify_event_type(p, sp - p);
     *created_ms = (uint64_t) ms;
 
     return (*type == 0) ? NGX_ERROR : NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_stream_dualcam_outbox_event_name(u_char *name, size_t len)
-{
-    return ngx_stream_dualcam_notify_event_type(name, len);
 }
 
 
