@@ -154,6 +154,34 @@ class Stored(NotifyCase):
                      % (p, n, ngx.fd_count(p)))
 
 
+    def test_device_bytes_stay_strict_json(self):
+        """A path that is not UTF-8 (the Latin-1 J\\xfcrgen of issue 9),
+        dropped once then stored: the "failed" and the "stored" event
+        parse strictly, the name escaped as the sidecar has it."""
+        import subprocess
+        import harness
+        need_sim(self)
+        rx = self.receiver()
+        ngx = self.notify_nginx(rx.url())
+        path = b'dsm/picture/J\xfcrgen-\xce\xfd "q" \\.jpg'
+        r = subprocess.run([os.fsencode(harness.SIM), b'--host', b'127.0.0.1',
+                            b'--port', str(ngx.port).encode(),
+                            b'--protocol', b'6', b'--files',
+                            b'path:' + path + b':5000', b'--drop-after', b'2',
+                            b'--reconnects', b'2'],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rx.wait(2, timeout=20)
+        evs = {}
+        for q in rx.requests:
+            self.assertIsNotNone(q['json'], q.get('json_error'))
+            evs[q['json']['event']] = q['json']
+        want = 'dsm/picture/J\u00fcrgen-\u00ce\u00fd "q" \\.jpg'
+        self.assertEqual(evs['failed']['name'], want)
+        self.assertEqual(evs['stored']['name'], want)
+        with open(evs['stored']['sidecar'], 'rb') as f:
+            self.assertEqual(strict_json(f.read())['name'], want)
+
     def test_without_a_thread_pool(self):
         """dualcam_thread_pool off: the commit stages and the spool walks
         run in the event loop; the events are the same."""
