@@ -1293,21 +1293,23 @@ ngx_stream_dualcam_notify_retry(ngx_stream_dualcam_outbox_t *ob,
     }
 
     if (age >= (uint64_t) t->max_age * 1000) {
-        ngx_log_error(NGX_LOG_ERR, ob->log, 0,
-                      "dualcam notify: event %s for %V is %uL s old after "
-                      "%ui attempts (the last: %V): moved to \"%V/%s\"",
-                      ev->name, &t->url, age / 1000, ev->attempts, &error,
-                      &ob->failed, ev->name);
 
         if (ngx_stream_dualcam_outbox_dead(ob, ev, ob->log) == NGX_OK) {
             ngx_stream_dualcam_zone_notify(t->zone,
                                            NGX_STREAM_DUALCAM_NOTIFY_DEAD,
                                            0, NULL);
+
+            ngx_log_error(NGX_LOG_ERR, ob->log, 0,
+                          "dualcam notify: event %s for %V is %uL s old "
+                          "after %ui attempts (the last: %V): moved to "
+                          "\"%V/%s\"", ev->name, &t->url, age / 1000,
+                          ev->attempts, &error, &ob->failed, ev->name);
+
             ngx_stream_dualcam_notify_free(ob, ev);
             return;
         }
 
-        /* still in the spool: tried again, moved again */
+        /* still in the spool (the rename said why): tried again */
     }
 
     shift = ngx_min(ev->attempts ? ev->attempts - 1 : 0, 30);

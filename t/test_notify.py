@@ -42,6 +42,18 @@ def spool_files(ngx, spool=None):
     return sorted(out)
 
 
+def assert_duplicates_explained(test, ngx, rx):
+    """At least once: an event answered 2xx twice must have had an
+    attempt whose answer the worker did not get (timed out, broken)."""
+    log = ngx.error_log()
+    for eid, n in rx.delivered().items():
+        if n > 1:
+            test.assertRegex(log, r'event %s\.\w+ for .*: .*(timed out '
+                             r'before it answered|broke|closed the '
+                             r'connection)' % eid,
+                             'event %s sent %d times' % (eid, n))
+
+
 def wait_for(cond, timeout=15, what='condition'):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -293,7 +305,7 @@ class Retries(NotifyCase):
         from harness import free_port
         port = free_port()
         url = 'http://127.0.0.1:%d/events' % port
-        ngx = self.notify_nginx(url, workers=2,
+        ngx = self.notify_nginx(url, workers=2, timeout='3s',
                                 extra='dualcam_resume_timeout 1s;')
         ngx.expect_log(r'connect\(\) to 127\.0\.0\.1:%d failed' % port)
         down = time.time()
@@ -312,12 +324,12 @@ class Retries(NotifyCase):
         back = time.time()
         rx = self.receiver(port=port)
         rx.wait(60, timeout=10)
-        # backoff max 400 ms, jitter below it, 1 s connect timeout
-        self.assertLess(time.time() - back, 3.0)
+        # backoff max 400 ms, jitter below it: seconds, not minutes
+        self.assertLess(time.time() - back, 6.0)
         st.wait(lambda d: d['notify']['pending'] == 0
-                and d['notify']['sent'] == 60, what='all sent')
+                and d['notify']['sent'] >= 60, what='all sent')
         self.assertEqual(spool_files(ngx), [])
-        self.assertEqual(set(rx.delivered().values()), {1})
+        assert_duplicates_explained(self, ngx, rx)
 
 
 class Crash(NotifyCase):
@@ -330,7 +342,7 @@ class Crash(NotifyCase):
         answered to a worker that was killed before it heard it."""
         need_sim(self)
         rx = self.receiver(hold=1.0)
-        ngx = self.notify_nginx(rx.url(), workers=2,
+        ngx = self.notify_nginx(rx.url(), workers=2, timeout='3s',
                                 extra='dualcam_notify_concurrency 4;')
         ngx.expect_log(r'exited on signal 9')
         # the receiver takes its time: deliveries are in flight
@@ -375,12 +387,18 @@ class Crash(NotifyCase):
                 first_ok.setdefault(q['id'], q)
         for f in data:
             self.assertIn(os.path.join(ngx.store, f), by_path, f)
+        log = ngx.error_log()
+        by_kill = 0
         for eid, n in ok.items():
-            if n > 1:
-                self.assertLess(first_ok[eid]['time'], killed,
-                                'a duplicate not caused by the kill')
-        dups = sum(1 for n in ok.values() if n > 1)
-        self.assertLessEqual(dups, 4)
+            if n > 1 and first_ok[eid]['time'] < killed:
+                by_kill += 1
+            elif n > 1:
+                # else only an answer the worker did not get explains it
+                self.assertRegex(log, r'event %s\.\w+ for .*: .*(timed out '
+                                 r'before it answered|broke|closed the '
+                                 r'connection)' % eid)
+        # at most what the killed worker had in flight
+        self.assertLessEqual(by_kill, 4)
 
 
     def test_reload(self):
@@ -388,7 +406,7 @@ class Crash(NotifyCase):
         the old ones have exited, and sent once each."""
         need_sim(self)
         rx = self.receiver(status=503)
-        ngx = self.notify_nginx(rx.url(), workers=2)
+        ngx = self.notify_nginx(rx.url(), workers=2, timeout='3s')
         r = ngx.sim('-n', 5, '--files', 'photof:2000,photor:2000')
         self.assertEqual(r.returncode, 0, r.stderr)
         st = StatusClient(ngx)
@@ -403,10 +421,12 @@ class Crash(NotifyCase):
         rx.set_status(200)
         rx.wait(10, timeout=15)
         wait_for(lambda: spool_files(ngx) == [], what='an empty spool')
-        self.assertEqual(set(rx.delivered().values()), {1})
+        assert_duplicates_explained(self, ngx, rx)
         self.assertTrue(set(ngx.worker_pids()).isdisjoint(old))
-        n = st.json()['notify']
-        self.assertEqual((n['sent'], n['pending']), (10, 0))
+        # the file goes first, then the counter: wait for both
+        n = st.wait(lambda d: d['notify']['pending'] == 0,
+                    what='nothing pending')['notify']
+        self.assertGreaterEqual(n['sent'], 10)
 
 
 class Https(NotifyCase):
@@ -428,7 +448,7 @@ class Https(NotifyCase):
             return ('server {\n listen 127.0.0.1:%s;\n dualcam;\n'
                     ' dualcam_store @STORE@;\n dualcam_temp_path @TEMP@;\n'
                     ' dualcam_notify_secret k;\n%s\n%s\n}\n'
-                    % (port, FAST % '2s', lines))
+                    % (port, FAST % '5s', lines))
         stream = (
             server('@PORT@',
                    'dualcam_notify %s;\ndualcam_notify %s;\n'
@@ -566,7 +586,8 @@ class Failed(NotifyCase):
         self.assertTrue(head.startswith(b'DCN1 stored '))
         self.assertEqual(strict_json(body)['id'], m.group(1).split('.')[0])
         self.assertEqual(spool_files(ngx), [])
-        n = StatusClient(ngx).json()['notify']
+        n = StatusClient(ngx).wait(lambda d: d['notify']['dead_lettered'],
+                                   what='dead-lettered')['notify']
         self.assertEqual(n['dead_lettered'], 1)
         self.assertEqual(n['pending'], 0)
         self.assertEqual(n['sent'], 0)
