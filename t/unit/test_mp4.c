@@ -582,6 +582,57 @@ END_TEST
 
 
 
+/* the 32-bit microseconds wrap every 71.6 min: the same MP4 across it */
+
+START_TEST(test_mp4_time_wraps)
+{
+    size_t           off, len_a, len_b;
+    uint32_t         len, ts;
+    unsigned char   *copy, *a, *b2;
+    dualcam_mp4_t   *m;
+    dualcam_blob_t   b;
+
+    b = dualcam_video_load(DUALCAM_VIDEO_1S);
+    copy = malloc(b.len);
+    memcpy(copy, b.data, b.len);
+
+    /* the first record at 2^32 - 0.5 s: the clock wraps half way */
+
+    for (off = 0; off < b.len; off += 36 + len) {
+        len = b.data[off + 24] | b.data[off + 25] << 8
+              | b.data[off + 26] << 16 | (uint32_t) b.data[off + 27] << 24;
+        ts = b.data[off + 28] | b.data[off + 29] << 8
+             | b.data[off + 30] << 16 | (uint32_t) b.data[off + 31] << 24;
+        ts = ts - 228527346u - 500000u;
+        copy[off + 28] = ts & 0xff;
+        copy[off + 29] = (ts >> 8) & 0xff;
+        copy[off + 30] = (ts >> 16) & 0xff;
+        copy[off + 31] = ts >> 24;
+    }
+
+    m = dualcam_plan(b.data, b.len, b.len, 1);
+    a = dualcam_copy(m, b.data, b.len, b.len, dualcam_mp4_info(m)->size,
+                     &len_a);
+    dualcam_mp4_destroy(m);
+
+    m = dualcam_plan(copy, b.len, b.len, 1);
+    ck_assert_msg(dualcam_mp4_error(m) == NULL, "%s", dualcam_mp4_error(m));
+    b2 = dualcam_copy(m, copy, b.len, b.len, dualcam_mp4_info(m)->size,
+                      &len_b);
+    dualcam_mp4_destroy(m);
+
+    ck_assert_uint_eq(len_a, len_b);
+    ck_assert_int_eq(memcmp(a, b2, len_a), 0);
+
+    free(a);
+    free(b2);
+    free(copy);
+    free(b.data);
+}
+END_TEST
+
+
+
 /* every record's length, and magic and type, corrupted: refused */
 
 START_TEST(test_mp4_corrupt_lengths)
@@ -942,6 +993,7 @@ mp4_suite(void)
     tcase_add_test(tc, test_mp4_truncated);
     tcase_add_test(tc, test_mp4_every_cut);
     tcase_add_test(tc, test_mp4_audio_gap);
+    tcase_add_test(tc, test_mp4_time_wraps);
     tcase_add_test(tc, test_mp4_corrupt_lengths);
     tcase_add_test(tc, test_mp4_boxes);
     tcase_add_test(tc, test_mp4_annexb);
