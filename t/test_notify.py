@@ -429,6 +429,28 @@ class Crash(NotifyCase):
         self.assertGreaterEqual(n['sent'], 10)
 
 
+    def test_quit_with_a_delivery_in_flight(self):
+        """nginx -s quit while a receiver holds a delivery: the worker
+        waits for it at most until worker_shutdown_timeout, the event
+        stays in the spool, and the next start delivers it."""
+        need_sim(self)
+        rx = self.receiver(hold=20)
+        rx.script('timeout')
+        ngx = self.notify_nginx(rx.url(), timeout='30s',
+                                main='worker_shutdown_timeout 1s;')
+        r = ngx.sim('--files', 'photof:3000')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: rx.requests, what='the delivery in flight')
+        t0 = time.time()
+        ngx.stop(timeout=15)
+        self.assertLess(time.time() - t0, 6)
+        self.assertEqual(len(spool_files(ngx)), 1)
+        self.assertEqual(rx.delivered(), {})
+        ngx.start()
+        rx.wait(1, timeout=15)
+        wait_for(lambda: spool_files(ngx) == [], what='an empty spool')
+
+
 class Https(NotifyCase):
 
     def test_https_verify_on_and_off(self):
