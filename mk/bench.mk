@@ -37,5 +37,7 @@ bench: deps
 	$(MAKE) all bench-tools
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-# t/test_bench_tools.py checks what rawsend and the sink verify
+# t/test_bench_tools.py checks what rawsend and the sink verify: built
+# before either integration suite (test-asan comes first in TEST_EXTRA)
 TEST_EXTRA += bench-tools
+test-asan test-integration: bench-tools
