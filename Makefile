@@ -6,6 +6,8 @@
 #   make run      quick start: nginx in the foreground with
 #                 conf-examples/quickstart.conf
 #   make bench    benchmarks (not part of test)
+#   make deb      the Debian package libnginx-mod-stream-dualcam in build/deb/
+#                 (mk/deb.mk; `make test` installs and tests it)
 
 SHELL      := /bin/bash
 B          := build
