@@ -20,9 +20,11 @@
  * start and every few seconds after.  So an event is in exactly one
  * directory, and sent by the one live process that holds its lock.
  *
- * ngx_stream_dualcam_outbox.c: the spool (process directories, adoption
- * walks in a thread, the commit stages, event files);
- * ngx_stream_dualcam_notify.c: the directives and the delivery.
+ * ngx_stream_dualcam_notify_conf.c: the module, its directives, the
+ * receivers; ngx_stream_dualcam_outbox.c: the spool (process
+ * directories, adoption walks in a thread, the commit stages, event
+ * files); ngx_stream_dualcam_event.c: the "failed" and "session" bodies;
+ * ngx_stream_dualcam_notify.c: the delivery.
  */
 
 
@@ -231,7 +233,8 @@ void ngx_stream_dualcam_outbox_forget(ngx_stream_dualcam_outbox_t *ob,
 ngx_int_t ngx_stream_dualcam_outbox_dead(ngx_stream_dualcam_outbox_t *ob,
     ngx_stream_dualcam_notify_event_t *ev, ngx_log_t *log);
 
-/* the delivery, ngx_stream_dualcam_notify.c */
+/* the delivery, ngx_stream_dualcam_notify.c; the event names and the
+   JSON helpers, ngx_stream_dualcam_notify_conf.c and _event.c */
 
 /* an event in this worker's directory, created ms and type from its
    file; NGX_DECLINED: known already */
