@@ -22,6 +22,7 @@
 #include "ngx_stream_dualcam_store.h"
 #include "ngx_stream_dualcam_zone.h"
 #include "dualcam_json.h"
+#include "dualcam_query.h"
 #include "ngx_http_dualcam_page.h"
 
 
@@ -31,22 +32,12 @@
 
 #define NGX_HTTP_DUALCAM_STATUS_BUF         16384
 #define NGX_HTTP_DUALCAM_STATUS_LINE        512
-#define NGX_HTTP_DUALCAM_STATUS_IMEI        15
 
 
 typedef struct {
     ngx_shm_zone_t               *zone;
     ngx_str_t                     store_url;   /* "store_url=", or empty */
 } ngx_http_dualcam_status_loc_conf_t;
-
-
-/* what "?limit=", "?imei=" and "?active=" keep of the lists */
-typedef struct {
-    ngx_uint_t                    limit;       /* entries per list */
-    ngx_uint_t                    active;      /* sessions with a file */
-    size_t                        imei_len;    /* 0: every IMEI */
-    u_char                        imei[NGX_HTTP_DUALCAM_STATUS_IMEI + 1];
-} ngx_http_dualcam_status_query_t;
 
 
 typedef struct {
@@ -61,17 +52,15 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_dualcam_status_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_dualcam_status_format(ngx_http_request_t *r);
-static ngx_int_t ngx_http_dualcam_status_query(ngx_http_request_t *r,
-    ngx_http_dualcam_status_query_t *q);
+static ngx_int_t ngx_http_dualcam_status_accept(ngx_http_request_t *r);
 static ngx_int_t ngx_http_dualcam_status_page(ngx_http_request_t *r);
 static ngx_int_t ngx_http_dualcam_status_header(ngx_http_request_t *r,
     char *key, char *value);
 static void ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
     ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now,
-    ngx_http_dualcam_status_query_t *q);
-static ngx_uint_t ngx_http_dualcam_status_match(
-    ngx_http_dualcam_status_query_t *q, ngx_uint_t has, uint64_t imei);
+    dualcam_query_t *q);
+static ngx_uint_t ngx_http_dualcam_status_match(dualcam_query_t *q,
+    ngx_uint_t has, uint64_t imei);
 static void ngx_http_dualcam_status_url(ngx_http_dualcam_status_out_t *o,
     ngx_str_t *path);
 static void ngx_http_dualcam_status_json_session(
@@ -154,11 +143,14 @@ static ngx_int_t
 ngx_http_dualcam_status_handler(ngx_http_request_t *r)
 {
     uint64_t                             now;
+    size_t                               bad_len;
     ngx_int_t                            rc, format;
     ngx_time_t                          *tp;
+    const char                          *invalid;
+    const u_char                        *bad;
     ngx_table_elt_t                     *h;
     ngx_http_dualcam_status_out_t        out;
-    ngx_http_dualcam_status_query_t      query;
+    dualcam_query_t                      query;
     ngx_stream_dualcam_zone_snapshot_t   snap;
     ngx_http_dualcam_status_loc_conf_t  *dlcf;
 
@@ -182,17 +174,46 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    format = ngx_http_dualcam_status_format(r);
+    /*
+     * the page ignores the other arguments (it asks for the JSON with
+     * its own); a bad one is a 400 for the JSON, so that a script asking
+     * for something else learns it instead of getting the whole zone
+     */
 
-    if (format == NGX_ERROR) {
-        return NGX_HTTP_BAD_REQUEST;
+    invalid = dualcam_query_parse(&query, r->args.data, r->args.len, &bad,
+                                  &bad_len);
+
+    switch (query.format) {
+
+    case DUALCAM_FORMAT_JSON:
+        format = NGX_HTTP_DUALCAM_STATUS_JSON;
+        break;
+
+    case DUALCAM_FORMAT_PROMETHEUS:
+        format = NGX_HTTP_DUALCAM_STATUS_PROMETHEUS;
+        break;
+
+    case DUALCAM_FORMAT_HTML:
+        format = NGX_HTTP_DUALCAM_STATUS_HTML;
+        break;
+
+    case DUALCAM_FORMAT_INVALID:
+        /* invalid is then set: a 400 below */
+        format = NGX_HTTP_DUALCAM_STATUS_JSON;
+        break;
+
+    default:
+        format = ngx_http_dualcam_status_accept(r);
     }
 
     if (format == NGX_HTTP_DUALCAM_STATUS_HTML) {
         return ngx_http_dualcam_status_page(r);
     }
 
-    if (ngx_http_dualcam_status_query(r, &query) != NGX_OK) {
+    if (invalid != NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "dualcam_status: invalid \"%s\" argument \"%*s\"",
+                      invalid, bad_len, bad);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -270,46 +291,17 @@ ngx_http_dualcam_status_handler(ngx_http_request_t *r)
 
 
 /*
- * "?format=prometheus", "?format=json" or "?format=html" decide; without
- * it, an Accept header naming text/html (a browser) and not
- * application/json asks for the page, one naming text/plain and not
- * application/json for Prometheus.
+ * Without "?format=": an Accept header naming text/html (a browser) and
+ * not application/json asks for the page, one naming text/plain and not
+ * application/json for Prometheus; anything else gets JSON.
  */
 
 static ngx_int_t
-ngx_http_dualcam_status_format(ngx_http_request_t *r)
+ngx_http_dualcam_status_accept(ngx_http_request_t *r)
 {
-    ngx_str_t         value;
     ngx_uint_t        i, text, json, html;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
-
-    if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
-
-        if (value.len == 10
-            && ngx_strncasecmp(value.data, (u_char *) "prometheus", 10) == 0)
-        {
-            return NGX_HTTP_DUALCAM_STATUS_PROMETHEUS;
-        }
-
-        if (value.len == 4
-            && ngx_strncasecmp(value.data, (u_char *) "json", 4) == 0)
-        {
-            return NGX_HTTP_DUALCAM_STATUS_JSON;
-        }
-
-        if (value.len == 4
-            && ngx_strncasecmp(value.data, (u_char *) "html", 4) == 0)
-        {
-            return NGX_HTTP_DUALCAM_STATUS_HTML;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "dualcam_status: unknown \"format\" argument \"%V\"",
-                      &value);
-
-        return NGX_ERROR;
-    }
 
     text = 0;
     json = 0;
@@ -371,77 +363,6 @@ ngx_http_dualcam_status_format(ngx_http_request_t *r)
     }
 
     return NGX_HTTP_DUALCAM_STATUS_JSON;
-}
-
-
-/*
- * "?limit=N" (at most N entries in "sessions" and in "recent"),
- * "?imei=DIGITS" (only the entries whose 15-digit IMEI holds these
- * digits), "?active=1" (only the sessions with a file in flight).  A
- * value that is none of these is a 400: a page or a script asking for
- * something else should learn it, not get the whole zone.
- */
-
-static ngx_int_t
-ngx_http_dualcam_status_query(ngx_http_request_t *r,
-    ngx_http_dualcam_status_query_t *q)
-{
-    size_t     i;
-    ngx_int_t  n;
-    ngx_str_t  value;
-
-    q->limit = NGX_MAX_INT_T_VALUE;
-    q->active = 0;
-    q->imei_len = 0;
-
-    if (ngx_http_arg(r, (u_char *) "limit", 5, &value) == NGX_OK) {
-        n = ngx_atoi(value.data, value.len);
-
-        if (n == NGX_ERROR) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "dualcam_status: invalid \"limit\" argument \"%V\"",
-                          &value);
-            return NGX_ERROR;
-        }
-
-        q->limit = (ngx_uint_t) n;
-    }
-
-    if (ngx_http_arg(r, (u_char *) "active", 6, &value) == NGX_OK) {
-
-        if (value.len != 1 || (value.data[0] != '0' && value.data[0] != '1'))
-        {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "dualcam_status: invalid \"active\" argument "
-                          "\"%V\"", &value);
-            return NGX_ERROR;
-        }
-
-        q->active = (value.data[0] == '1');
-    }
-
-    if (ngx_http_arg(r, (u_char *) "imei", 4, &value) == NGX_OK
-        && value.len)
-    {
-        for (i = 0; i < value.len; i++) {
-            if (value.data[i] < '0' || value.data[i] > '9') {
-                break;
-            }
-        }
-
-        if (i < value.len || value.len > NGX_HTTP_DUALCAM_STATUS_IMEI) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "dualcam_status: invalid \"imei\" argument \"%V\"",
-                          &value);
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(q->imei, value.data, value.len);
-        q->imei[value.len] = '\0';
-        q->imei_len = value.len;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -539,11 +460,12 @@ ngx_http_dualcam_status_header(ngx_http_request_t *r, char *key,
 static void
 ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
     ngx_stream_dualcam_zone_snapshot_t *snap, uint64_t now,
-    ngx_http_dualcam_status_query_t *q)
+    dualcam_query_t *q)
 {
     char                               *sep;
     uint64_t                            stored;
-    ngx_uint_t                          i, k, sd, n, matched;
+    uint64_t                            n;
+    ngx_uint_t                          i, k, sd, matched;
     ngx_stream_dualcam_zone_totals_t   *t;
     ngx_stream_dualcam_zone_session_t  *s;
 
@@ -710,22 +632,16 @@ ngx_http_dualcam_status_json(ngx_http_dualcam_status_out_t *o,
 
 
 static ngx_uint_t
-ngx_http_dualcam_status_match(ngx_http_dualcam_status_query_t *q,
-    ngx_uint_t has, uint64_t imei)
+ngx_http_dualcam_status_match(dualcam_query_t *q, ngx_uint_t has,
+    uint64_t imei)
 {
-    u_char  digits[NGX_HTTP_DUALCAM_STATUS_IMEI + 1];
-
     if (q->imei_len == 0) {
         return 1;
     }
 
-    if (!has) {
-        return 0;
-    }
+    /* a session before its init has no IMEI to match */
 
-    *ngx_sprintf(digits, "%015uL", imei) = '\0';
-
-    return ngx_strnstr(digits, (char *) q->imei, sizeof(digits)) != NULL;
+    return has && dualcam_query_imei(q, imei);
 }
 
 

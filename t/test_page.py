@@ -289,6 +289,13 @@ class Paging(NginxTestCase):
             self.assertEqual(h['cache-control'], 'no-store')
             self.assertEqual(h['vary'], 'Accept')
 
+        # a bad format is a 400 even for a browser, whatever comes first
+        for query in ('?format=xml', '?limit=zzz&format=xml',
+                      '?format=htm'):
+            code, h, body = get(ngx.http_port, '/dualcam/status' + query,
+                                headers={'Accept': browser})
+            self.assertEqual(code, 400, query)
+
         code, h, body = get(ngx.http_port, '/dualcam/status', 'HEAD',
                             {'Accept': browser})
         self.assertEqual((code, body), (200, b''))

@@ -33,6 +33,7 @@
     DUALCAM_SUITE(init)                                                       \
     DUALCAM_SUITE(mp4)                                                        \
     DUALCAM_SUITE(http)                                                       \
+    DUALCAM_SUITE(query)                                                      \
     /* the list ends here */
 
 
