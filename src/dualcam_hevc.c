@@ -274,6 +274,114 @@ dualcam_hevc_pps_id(const unsigned char *nal, size_t n)
 }
 
 
+int
+dualcam_hevc_parse_pps(const unsigned char *nal, size_t n, unsigned *pps_id,
+    dualcam_hevc_slice_ctx_t *ctx)
+{
+    unsigned char   rbsp[16];
+    dualcam_bits_t  b;
+
+    if (n < 3) {
+        return -1;
+    }
+
+    n = (n - 2 < sizeof(rbsp)) ? n - 2 : sizeof(rbsp);
+
+    b.p = rbsp;
+    b.n = dualcam_hevc_rbsp(rbsp, nal + 2, n);
+    b.pos = 0;
+    b.over = 0;
+
+    memset(ctx, 0, sizeof(dualcam_hevc_slice_ctx_t));
+
+    *pps_id = dualcam_bits_ue(&b);
+    ctx->sps_id = dualcam_bits_ue(&b);
+    ctx->dependent_slices = dualcam_bits_u(&b, 1);
+    ctx->output_flag = dualcam_bits_u(&b, 1);
+    ctx->extra_bits = dualcam_bits_u(&b, 3);
+
+    return (b.over || *pps_id > 63 || ctx->sps_id > 15) ? -1 : 0;
+}
+
+
+/* 7.3.6.1: first_slice_segment_in_pic_flag, no_output_of_prior_pics */
+
+static void
+dualcam_hevc_slice_start(dualcam_bits_t *b, const unsigned char *nal,
+    unsigned char *rbsp, size_t size, size_t n)
+{
+    unsigned  type;
+
+    type = (nal[0] >> 1) & 0x3f;
+
+    n = (n - 2 < size) ? n - 2 : size;
+
+    b->p = rbsp;
+    b->n = dualcam_hevc_rbsp(rbsp, nal + 2, n);
+    b->pos = 0;
+    b->over = 0;
+
+    (void) dualcam_bits_u(b, 1);
+
+    if (type >= 16 && type <= 23) {
+        (void) dualcam_bits_u(b, 1);
+    }
+}
+
+
+int
+dualcam_hevc_slice_pps_id(const unsigned char *nal, size_t n)
+{
+    uint32_t        id;
+    unsigned char   rbsp[32];
+    dualcam_bits_t  b;
+
+    if (n < 3) {
+        return -1;
+    }
+
+    dualcam_hevc_slice_start(&b, nal, rbsp, sizeof(rbsp), n);
+    id = dualcam_bits_ue(&b);
+
+    return (b.over || id > 63) ? -1 : (int) id;
+}
+
+
+int
+dualcam_hevc_slice_poc_lsb(const unsigned char *nal, size_t n,
+    const dualcam_hevc_slice_ctx_t *ctx, uint32_t *lsb)
+{
+    unsigned        type;
+    unsigned char   rbsp[32];
+    dualcam_bits_t  b;
+
+    if (n < 3) {
+        return -1;
+    }
+
+    type = (nal[0] >> 1) & 0x3f;
+
+    dualcam_hevc_slice_start(&b, nal, rbsp, sizeof(rbsp), n);
+
+    (void) dualcam_bits_ue(&b);                 /* slice_pic_parameter_set */
+    dualcam_bits_skip(&b, ctx->extra_bits);     /* slice_reserved_flag */
+    (void) dualcam_bits_ue(&b);                 /* slice_type */
+
+    if (ctx->output_flag) {
+        (void) dualcam_bits_u(&b, 1);
+    }
+
+    if (ctx->separate_colour_plane) {
+        (void) dualcam_bits_u(&b, 2);
+    }
+
+    *lsb = (type == 19 || type == 20) ? 0
+                                      : dualcam_bits_u(&b, ctx->poc_bits);
+
+    return b.over ? -1 : 0;
+}
+
+
 static uint32_t
 dualcam_reverse32(uint32_t v)
 {

@@ -38,6 +38,8 @@ typedef struct {
 
 static int dualcam_mp4_timing(dualcam_mp4_t *m, uint32_t **durations,
     uint64_t *duration);
+static int dualcam_mp4_order(dualcam_mp4_t *m);
+static int dualcam_mp4_order_cmp(const void *a, const void *b);
 static int dualcam_mp4_audio(dualcam_mp4_t *m, uint64_t *offset_us,
     uint32_t **durations, uint64_t *duration);
 static int dualcam_mp4_layout(dualcam_mp4_t *m, dualcam_mp4_array_t *vruns,
@@ -49,6 +51,7 @@ static void dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w,
 static void dualcam_mp4_video_stsd(dualcam_mp4_t *m, dualcam_w_t *w);
 static void dualcam_mp4_audio_stsd(dualcam_mp4_t *m, dualcam_w_t *w);
 static void dualcam_mp4_stts(dualcam_w_t *w, const uint32_t *d, size_t n);
+static void dualcam_mp4_ctts(dualcam_w_t *w, const uint32_t *d, size_t n);
 static void dualcam_mp4_chunks(dualcam_w_t *w, dualcam_mp4_array_t *runs,
     int co64, uint64_t base);
 static void dualcam_mp4_tkhd(dualcam_w_t *w, unsigned id, uint64_t duration,
@@ -128,6 +131,7 @@ dualcam_mp4_destroy(dualcam_mp4_t *m)
     free(m->flac.elts);
     free(m->capture);
     free(m->moov);
+    free(m->ctts);
     free(m);
 }
 
@@ -381,7 +385,7 @@ dualcam_mp4_timing(dualcam_mp4_t *m, uint32_t **durations,
         *duration = (uint64_t) n * DUALCAM_MP4_TIMESCALE * m->conf.fps_den
                     / m->conf.fps_num;
 
-        return DUALCAM_MP4_OK;
+        return dualcam_mp4_order(m);
     }
 
     total = 0;
@@ -411,6 +415,101 @@ dualcam_mp4_timing(dualcam_mp4_t *m, uint32_t **durations,
     }
 
     *duration = total + d[n - 1];
+
+    return DUALCAM_MP4_OK;
+}
+
+
+/*
+ * Plain Annex B with B-frames: each frame's place in presentation order
+ * (coded video sequence, then picture order count) gives its composition
+ * offset; the first one presented is shifted to time 0 by an edit list
+ */
+
+typedef struct {
+    uint32_t  cvs;
+    int32_t   poc;
+    uint32_t  index;
+} dualcam_mp4_order_t;
+
+
+static int
+dualcam_mp4_order_cmp(const void *a, const void *b)
+{
+    const dualcam_mp4_order_t  *x = a, *y = b;
+
+    if (x->cvs != y->cvs) {
+        return x->cvs < y->cvs ? -1 : 1;
+    }
+
+    if (x->poc != y->poc) {
+        return x->poc < y->poc ? -1 : 1;
+    }
+
+    return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+
+static int
+dualcam_mp4_order(dualcam_mp4_t *m)
+{
+    size_t                i, n;
+    int64_t               dts, pts, delay;
+    uint64_t              scale, num;
+    dualcam_mp4_order_t  *o;
+    dualcam_mp4_frame_t  *f;
+
+    n = m->frames.nelts;
+    f = m->frames.elts;
+
+    o = malloc(n * sizeof(dualcam_mp4_order_t));
+    if (o == NULL) {
+        return dualcam_mp4_fail(m, "out of memory");
+    }
+
+    for (i = 0; i < n; i++) {
+        o[i].cvs = f[i].cvs;
+        o[i].poc = f[i].poc;
+        o[i].index = (uint32_t) i;
+    }
+
+    qsort(o, n, sizeof(dualcam_mp4_order_t), dualcam_mp4_order_cmp);
+
+    for (i = 0; i < n && o[i].index == i; i++) { /* void */ }
+
+    if (i == n) {
+        free(o);
+        return DUALCAM_MP4_OK;
+    }
+
+    m->ctts = malloc(n * sizeof(uint32_t));
+    if (m->ctts == NULL) {
+        free(o);
+        return dualcam_mp4_fail(m, "out of memory");
+    }
+
+    scale = (uint64_t) DUALCAM_MP4_TIMESCALE * m->conf.fps_den;
+    num = m->conf.fps_num;
+
+    /* o[r].index is presented r-th: its offset, once all are >= 0 */
+
+    delay = 0;
+
+    for (i = 0; i < n; i++) {
+        dts = (int64_t) (o[i].index * scale / num);
+        pts = (int64_t) (i * scale / num);
+        delay = (dts - pts > delay) ? dts - pts : delay;
+    }
+
+    for (i = 0; i < n; i++) {
+        dts = (int64_t) (o[i].index * scale / num);
+        pts = (int64_t) (i * scale / num);
+        m->ctts[o[i].index] = (uint32_t) (pts + delay - dts);
+    }
+
+    m->ctts_delay = (uint32_t) delay;
+
+    free(o);
 
     return DUALCAM_MP4_OK;
 }
@@ -679,6 +778,19 @@ dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w, const uint32_t *vdur,
     trak = dualcam_w_begin(w, "trak");
     dualcam_mp4_tkhd(w, 1, vms, 0, m->info.width, m->info.height);
 
+    if (m->ctts) {
+        /* B-frames: presentation starts with the first frame shown */
+        box = dualcam_w_begin(w, "edts");
+        n = dualcam_w_begin(w, "elst");
+        dualcam_w_full(w, 0, 0);
+        dualcam_w32(w, 1);
+        dualcam_w32(w, (uint32_t) vms);
+        dualcam_w32(w, m->ctts_delay);
+        dualcam_w32(w, 0x00010000);
+        dualcam_w_end(w, n);
+        dualcam_w_end(w, box);
+    }
+
     mdia = dualcam_w_begin(w, "mdia");
     dualcam_mp4_mdhd_hdlr(w, DUALCAM_MP4_TIMESCALE, vduration, "vide",
                           "VideoHandler");
@@ -696,6 +808,10 @@ dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w, const uint32_t *vdur,
     stbl = dualcam_w_begin(w, "stbl");
     dualcam_mp4_video_stsd(m, w);
     dualcam_mp4_stts(w, vdur, m->frames.nelts);
+
+    if (m->ctts) {
+        dualcam_mp4_ctts(w, m->ctts, m->frames.nelts);
+    }
 
     if (m->info.key_frames < m->info.frames) {
         box = dualcam_w_begin(w, "stss");
@@ -948,6 +1064,34 @@ dualcam_mp4_stts(dualcam_w_t *w, const uint32_t *d, size_t n)
     }
 
     box = dualcam_w_begin(w, "stts");
+    dualcam_w_full(w, 0, 0);
+    dualcam_w32(w, (uint32_t) entries);
+
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && d[j] == d[i]; j++) { /* void */ }
+        dualcam_w32(w, (uint32_t) (j - i));
+        dualcam_w32(w, d[i]);
+    }
+
+    dualcam_w_end(w, box);
+}
+
+
+/* composition offsets, run-length coded as stts */
+
+static void
+dualcam_mp4_ctts(dualcam_w_t *w, const uint32_t *d, size_t n)
+{
+    size_t  box, i, j, entries;
+
+    entries = 0;
+
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && d[j] == d[i]; j++) { /* void */ }
+        entries++;
+    }
+
+    box = dualcam_w_begin(w, "ctts");
     dualcam_w_full(w, 0, 0);
     dualcam_w32(w, (uint32_t) entries);
 

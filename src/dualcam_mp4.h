@@ -176,6 +176,25 @@ int dualcam_hevc_parse_sps(const unsigned char *nal, size_t n,
     dualcam_hevc_sps_t *sps, char *err, size_t err_size);
 /* the id of a PPS (-1: unreadable) */
 int dualcam_hevc_pps_id(const unsigned char *nal, size_t n);
+
+/* what a slice header's start depends on (its PPS and SPS) */
+typedef struct {
+    unsigned                  sps_id;
+    unsigned                  dependent_slices;
+    unsigned                  output_flag;
+    unsigned                  extra_bits;
+    unsigned                  separate_colour_plane;
+    unsigned                  poc_bits;
+} dualcam_hevc_slice_ctx_t;
+
+/* a PPS: its id and the fields above (0, or -1: unreadable) */
+int dualcam_hevc_parse_pps(const unsigned char *nal, size_t n,
+    unsigned *pps_id, dualcam_hevc_slice_ctx_t *ctx);
+/* a picture's first slice: its PPS id (-1: unreadable) */
+int dualcam_hevc_slice_pps_id(const unsigned char *nal, size_t n);
+/* ... and its slice_pic_order_cnt_lsb (0 for IDR; -1: unreadable) */
+int dualcam_hevc_slice_poc_lsb(const unsigned char *nal, size_t n,
+    const dualcam_hevc_slice_ctx_t *ctx, uint32_t *lsb);
 /* "hvc1.1.6.L93.B0" */
 void dualcam_hevc_codec(const dualcam_hevc_sps_t *sps, char *buf,
     size_t size);

@@ -38,9 +38,22 @@ typedef struct {
 typedef struct {
     int64_t                   ts;       /* us; plain Annex B: 0 */
     uint32_t                  size;     /* in mdat */
+    int32_t                   poc;      /* picture order count */
+    uint32_t                  cvs;      /* coded video sequence */
     unsigned char             sync;
     unsigned char             drop;
 } dualcam_mp4_frame_t;
+
+
+/* what a slice header needs of a PPS and its SPS */
+
+typedef struct {
+    unsigned char             valid;
+    unsigned char             sps_id;
+    unsigned char             dependent_slices;
+    unsigned char             output_flag;
+    unsigned char             extra_bits;
+} dualcam_mp4_pps_t;
 
 
 typedef struct {
@@ -116,6 +129,8 @@ struct dualcam_mp4_s {
     size_t                    nal_hdr_len;
     unsigned char            *capture;    /* a parameter set's bytes */
     size_t                    capture_len;
+    unsigned char             slice[32];  /* a slice's first bytes */
+    size_t                    slice_len;
 
     /* access units */
     unsigned                  au_open:1;
@@ -126,6 +141,14 @@ struct dualcam_mp4_s {
     uint64_t                  au_size;
     unsigned                  seen_irap:1;
     unsigned                  drop_rasl:1;
+    unsigned                  after_eos:1;
+    unsigned                  reorder:1;  /* presentation != decode order */
+    int32_t                   au_poc;
+    uint32_t                  cvs;
+    int32_t                   prev_tid0_poc;
+    dualcam_mp4_pps_t         pps[64];
+    unsigned char             sps_poc_bits[16];  /* 0: no such SPS */
+    unsigned char             sps_separate[16];
     uint64_t                  frames_seen;
 
     /*
@@ -154,6 +177,9 @@ struct dualcam_mp4_s {
     size_t                    moov_len;
     uint64_t                  mdat_len;
     int                       variable;   /* FLAC block sizes */
+    uint32_t                 *ctts;       /* composition offsets, or NULL:
+                                             presented as decoded */
+    uint32_t                  ctts_delay; /* the first presented, 90 kHz */
     uint32_t                  frame_min;  /* FLAC frame sizes */
     uint32_t                  frame_max;
 

@@ -46,6 +46,8 @@ static int dualcam_nal_region_end(dualcam_mp4_t *m, uint64_t end);
 static int dualcam_nal_end(dualcam_mp4_t *m, uint64_t off, uint64_t len);
 static int dualcam_nal_ps(dualcam_mp4_t *m, unsigned type, uint64_t off,
     size_t len);
+static int dualcam_nal_poc(dualcam_mp4_t *m, unsigned type, uint64_t off,
+    uint64_t len);
 static int dualcam_au_close(dualcam_mp4_t *m, int64_t ts);
 
 
@@ -317,7 +319,8 @@ dualcam_ptmf_record_end(dualcam_mp4_t *m)
 
         if (rc == DUALCAM_MP4_OK && m->record_pictures != 1) {
             rc = dualcam_mp4_fail(m, "video record %llu at byte %llu holds "
-                                  "%u pictures", (unsigned long long) m->record,
+                                  "%u pictures",
+                                  (unsigned long long) m->record,
                                   (unsigned long long) m->record_off,
                                   m->record_pictures);
         }
@@ -455,6 +458,7 @@ dualcam_nal_scan(dualcam_mp4_t *m, const unsigned char *p, size_t n,
             m->nal_off = base + j + 1;
             m->nal_hdr_len = 0;
             m->capture_len = 0;
+            m->slice_len = 0;
             m->zeros = 0;
 
         } else if (dualcam_nal_data(m, p + j, 1, base + j) != DUALCAM_MP4_OK) {
@@ -517,6 +521,15 @@ dualcam_nal_data(dualcam_mp4_t *m, const unsigned char *p, size_t n,
         k = (n < k) ? n : k;
         memcpy(m->capture + m->capture_len, p, k);
         m->capture_len += k;
+
+    } else if (type < 32 && m->slice_len < sizeof(m->slice)) {
+
+        /* a slice header's start, for its picture order count */
+
+        k = sizeof(m->slice) - m->slice_len;
+        k = (n < k) ? n : k;
+        memcpy(m->slice + m->slice_len, p, k);
+        m->slice_len += k;
     }
 
     for (i = n; i > 0 && p[i - 1] == 0; i--) { /* void */ }
@@ -611,6 +624,17 @@ dualcam_nal_end(dualcam_mp4_t *m, uint64_t off, uint64_t len)
             m->au_first_seg = m->segs.nelts;
         }
 
+        if (first_slice && (m->seen_irap || (type >= 16 && type <= 23))
+            && dualcam_nal_poc(m, type, off, len) != DUALCAM_MP4_OK)
+        {
+            return DUALCAM_MP4_ERROR;
+        }
+
+        if (type == 36) {
+            /* end of sequence: the next IRAP starts a new one */
+            m->after_eos = 1;
+        }
+
     } else if (vcl) {
 
         if (m->record_vcl == 0 && !first_slice) {
@@ -672,9 +696,10 @@ dualcam_nal_end(dualcam_mp4_t *m, uint64_t off, uint64_t len)
 static int
 dualcam_nal_ps(dualcam_mp4_t *m, unsigned type, uint64_t off, size_t len)
 {
-    int                  id;
-    char                 err[DUALCAM_MP4_ERR_LEN];
-    unsigned             i, count;
+    int                        id;
+    char                       err[DUALCAM_MP4_ERR_LEN];
+    unsigned                   i, count, pps_id;
+    dualcam_hevc_slice_ctx_t   ctx;
     const char          *name;
     unsigned char       *nal;
     dualcam_mp4_ps_t    *ps;
@@ -705,7 +730,12 @@ dualcam_nal_ps(dualcam_mp4_t *m, unsigned type, uint64_t off, size_t len)
         break;
 
     default:
-        id = dualcam_hevc_pps_id(nal, len);
+        if (dualcam_hevc_parse_pps(nal, len, &pps_id, &ctx) != 0) {
+            id = -1;
+            break;
+        }
+
+        id = (int) pps_id;
     }
 
     if (id < 0) {
@@ -742,12 +772,30 @@ dualcam_nal_ps(dualcam_mp4_t *m, unsigned type, uint64_t off, size_t len)
                                 (unsigned long long) off);
     }
 
+    if (type == DUALCAM_HEVC_PPS) {
+        m->pps[id].valid = 1;
+        m->pps[id].sps_id = (unsigned char) ctx.sps_id;
+        m->pps[id].dependent_slices = (unsigned char) ctx.dependent_slices;
+        m->pps[id].output_flag = (unsigned char) ctx.output_flag;
+        m->pps[id].extra_bits = (unsigned char) ctx.extra_bits;
+    }
+
     if (type == DUALCAM_HEVC_SPS) {
 
-        if (sps.max_num_reorder) {
+        m->sps_poc_bits[id] = (unsigned char) sps.log2_max_poc_lsb;
+        m->sps_separate[id] = (unsigned char) sps.separate_colour_plane;
+
+        /*
+         * PTMF records carry one time per frame, and nothing says whether
+         * it is the decoding or the presentation time of a reordered one
+         */
+
+        if (sps.max_num_reorder
+            && m->info.container == DUALCAM_MP4_CONTAINER_PTMF)
+        {
             return dualcam_mp4_fail(m, "the SPS at byte %llu allows "
                                     "reordered pictures (B-frames), which "
-                                    "are not supported",
+                                    "are not supported in PTMF records",
                                     (unsigned long long) off);
         }
 
@@ -769,6 +817,93 @@ dualcam_nal_ps(dualcam_mp4_t *m, unsigned type, uint64_t off, size_t len)
     ps->type = (unsigned char) type;
     ps->id = (unsigned char) id;
     m->nps++;
+
+    return DUALCAM_MP4_OK;
+}
+
+
+/*
+ * The picture order count of a picture (H.265 8.3.1), from its first
+ * slice: plain Annex B may reorder pictures (B-frames), and the MP4 then
+ * needs each one's presentation order
+ */
+
+static int
+dualcam_nal_poc(dualcam_mp4_t *m, unsigned type, uint64_t off, uint64_t len)
+{
+    int                        id;
+    size_t                     n;
+    int32_t                    max, prev_lsb, prev_msb, msb;
+    uint32_t                   lsb;
+    unsigned                   tid;
+    dualcam_mp4_pps_t         *pps;
+    dualcam_hevc_slice_ctx_t   ctx;
+
+    n = (len < m->slice_len) ? (size_t) len : m->slice_len;
+
+    id = dualcam_hevc_slice_pps_id(m->slice, n);
+
+    if (id < 0 || !m->pps[id].valid
+        || m->sps_poc_bits[m->pps[id].sps_id] == 0)
+    {
+        return dualcam_mp4_fail(m, "the slice at byte %llu refers to a "
+                                "parameter set not sent before it",
+                                (unsigned long long) off);
+    }
+
+    pps = &m->pps[id];
+
+    ctx.sps_id = pps->sps_id;
+    ctx.dependent_slices = pps->dependent_slices;
+    ctx.output_flag = pps->output_flag;
+    ctx.extra_bits = pps->extra_bits;
+    ctx.separate_colour_plane = m->sps_separate[pps->sps_id];
+    ctx.poc_bits = m->sps_poc_bits[pps->sps_id];
+
+    if (dualcam_hevc_slice_poc_lsb(m->slice, n, &ctx, &lsb) != 0) {
+        return dualcam_mp4_fail(m, "an unreadable slice header at byte %llu",
+                                (unsigned long long) off);
+    }
+
+    max = (int32_t) 1 << ctx.poc_bits;
+
+    if (type >= 16 && type <= 23
+        && (type <= 20 || !m->seen_irap || m->after_eos))
+    {
+        /* an IRAP that starts a coded video sequence */
+        msb = 0;
+        m->cvs++;
+        m->after_eos = 0;
+
+    } else {
+        prev_lsb = m->prev_tid0_poc & (max - 1);
+        prev_msb = m->prev_tid0_poc - prev_lsb;
+
+        if ((int32_t) lsb < prev_lsb && prev_lsb - (int32_t) lsb >= max / 2) {
+            msb = prev_msb + max;
+
+        } else if ((int32_t) lsb > prev_lsb
+                   && (int32_t) lsb - prev_lsb > max / 2)
+        {
+            msb = prev_msb - max;
+
+        } else {
+            msb = prev_msb;
+        }
+    }
+
+    m->au_poc = msb + (int32_t) lsb;
+
+    /* prevTid0Pic: temporal layer 0, not RADL, RASL or a sub-layer
+       non-reference picture */
+
+    tid = (m->nal_hdr[1] & 7) - 1;
+
+    if (tid == 0 && !(type >= 6 && type <= 9)
+        && !(type <= 14 && type % 2 == 0))
+    {
+        m->prev_tid0_poc = m->au_poc;
+    }
 
     return DUALCAM_MP4_OK;
 }
@@ -835,6 +970,8 @@ dualcam_au_close(dualcam_mp4_t *m, int64_t ts)
     f->ts = ts;
     f->size = (uint32_t) m->au_size;
     f->sync = m->au_irap;
+    f->poc = m->au_poc;
+    f->cvs = m->cvs;
 
     return DUALCAM_MP4_OK;
 }

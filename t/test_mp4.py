@@ -292,12 +292,43 @@ class Oracle(unittest.TestCase):
         self.assertEqual(len(want), 16)
         self.assertEqual(self.framemd5('-i', out), want)
 
+    def test_annexb_bframes(self):
+        """B-frames (open GOPs, CRA pictures) in plain Annex B: the
+        composition offsets come from the picture order counts, and the
+        first picture shown starts at 0."""
+        raw, data = self.x265('b.h265', 50, 'bframes=4:keyint=10:'
+                              'min-keyint=10:scenecut=0', size='352x200')
+        out, info = self.remux(raw, '--fps', '25')
+        self.assertEqual(info['frames'], 50)
+        self.assertEqual(info['key_frames'], 5)
+        with open(out, 'rb') as f:
+            self.assertEqual(top_boxes(f.read()), ['ftyp', 'moov', 'mdat'])
+        v = self.probe(out)['streams'][0]
+        self.assertEqual(int(v['nb_read_frames']), 50)
+        self.assertAlmostEqual(float(v['start_time']), 0.0, places=3)
+        self.assertAlmostEqual(float(v['duration']), 2.0, places=2)
+        want = self.framemd5('-f', 'hevc', '-i', raw)
+        self.assertEqual(len(want), 50)
+        self.assertEqual(self.framemd5('-i', out), want)
+
     def test_refused(self):
-        # B-frames need a composition offset table: refused, not wrong
-        raw, _ = self.x265('b.h265', 10, 'bframes=2:keyint=10')
+        # B-frames in PTMF records: one time per frame, and nothing says
+        # whether it is the decoding or the presentation time: refused
+        _, data = self.x265('b.h265', 10, 'bframes=2:keyint=10')
+        ptmf = b''
+        aus = [off for off, _ in access_units(data)] + [len(data)]
+        for k in range(len(aus) - 1):
+            au = data[aus[k]:aus[k + 1]]
+            ptmf += (b'PTMF\x00' + (b'I' if k == 0 else b'P')
+                     + bytes(18)
+                     + struct.pack('<II', len(au), 1000 + 50000 * k)
+                     + bytes(4) + au)
+        raw = self.path('b.ptmf')
+        with open(raw, 'wb') as f:
+            f.write(ptmf)
         r = subprocess.run([TOOL, '--info', raw], capture_output=True,
                            text=True, timeout=30)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn('reordered pictures', json.loads(r.stdout)['error'])
 
         bad = self.path('bad.h265')
@@ -312,7 +343,7 @@ class Oracle(unittest.TestCase):
         self.assertIn('a payload of 1073741824 bytes', r.stderr)
         self.assertFalse(os.path.exists(self.path('bad.mp4')))
         self.assertEqual(sorted(os.listdir(self.dir)),
-                         ['b.h265', 'bad.h265'])
+                         ['b.h265', 'b.ptmf', 'bad.h265'])
 
     def test_never_overwrites(self):
         src = os.path.join(VIDEO, FIXTURES[0][0])

@@ -52,8 +52,9 @@ dualcam_cli_help(void)
 {
     printf("usage: dualcam-mp4 [options] IN [OUT]\n"
            "\n"
-           "A DualCam recording (PTMF records or plain H.265 Annex B) into an\n"
-           "MP4 without re-encoding: hvc1 video, FLAC audio, moov first.\n"
+           "A DualCam recording (PTMF records or plain H.265 Annex B)\n"
+           "into an MP4 without re-encoding: hvc1 video, FLAC audio, moov\n"
+           "first.  "
            "OUT defaults to IN with the extension .mp4; it is never\n"
            "overwritten.\n"
            "\n"

@@ -8,9 +8,10 @@
  *
  * Input: one byte of options (bit 0: keep the audio; the rest: where the
  * input is split), then the recording.  The planning pass sees it split
- * at two points, a second plan at two others, and both must agree.  An accepted recording is
- * copied through small buffers of varying size, and the MP4 must be
- * exactly as long as planned and be ftyp, moov, mdat, nothing else.
+ * at two points, a second plan at two others, and both must agree.  An
+ * accepted recording is copied through small buffers of varying size,
+ * and the MP4 must be exactly as long as planned and be ftyp, moov,
+ * mdat, nothing else.
  */
 
 

@@ -4,7 +4,8 @@ shapes the remuxer takes.  A tiny H.265 stream from Debian's ffmpeg
 (libx265, 64x64, 6 frames, a key frame every 3, two slices) as plain
 Annex B and wrapped in PTMF records with G.711 chunks from the real
 recording, timed as a DualCam times them; one that starts before its
-first key frame; the head of the real recording.  The first byte of each
+first key frame; one with B-frames in open GOPs; the head of the real
+recording.  The first byte of each
 seed is fuzz_mp4's option byte (bit 0: audio).
 
     python3 t/fuzz/mkcorpus_mp4.py      (rewrites the seeds)
@@ -21,14 +22,14 @@ REAL = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'video',
                     'dualcam-front-20241101T070713Z.h265')
 
 
-def x265():
+def x265(params='bframes=0:keyint=3:min-keyint=3:scenecut=0:slices=2:'
+                'repeat-headers=1'):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, 's.h265')
         subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i',
                         'testsrc2=size=64x64:rate=20', '-frames:v', '6',
                         '-pix_fmt', 'yuv420p', '-c:v', 'libx265',
-                        '-x265-params', 'log-level=error:bframes=0:keyint=3:'
-                        'min-keyint=3:scenecut=0:slices=2:repeat-headers=1',
+                        '-x265-params', 'log-level=error:' + params,
                         '-f', 'hevc', out], check=True)
         with open(out, 'rb') as f:
             return f.read()
@@ -97,6 +98,9 @@ def main():
         'ptmf-late-key': b'\x05' + ptmf(aus[1:], audio[:4]),
         'annexb-late-key': b'\x00' + b''.join(aus[1:]),
         'real-head': b'\x01' + real[:4096],
+        # B-frames, an open GOP (CRA pictures with RASL ones after them)
+        'annexb-bframes': b'\x08' + x265('bframes=2:keyint=4:min-keyint=4:'
+                                          'scenecut=0'),
     }
     os.makedirs(OUT, exist_ok=True)
     for name, data in seeds.items():
