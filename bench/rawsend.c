@@ -11,7 +11,8 @@
  *   waits for the sink to close, so the time covers the bytes being in
  *   the sink's files.
  *
- * --dualcam: a minimal device: init (front video pending), METADATA v1
+ * --dualcam: a minimal device: init (front video pending, or with
+ *   --photo the front photo), METADATA v1
  *   when asked, START, SYNC as RESUME asks, the DATA frames, init without
  *   flags after 00 09, and it closes on CLOSE.  The running CRC is
  *   computed per frame with the core's dualcam_crc16().  It exists
@@ -29,7 +30,7 @@
  * --verify-sink DIR checks the raw sink's files the same way: every
  * connection's stream in exactly one file, byte for byte.
  *
- *   rawsend --port N [--conns N] [--size BYTES] [--dualcam]
+ *   rawsend --port N [--conns N] [--size BYTES] [--dualcam [--photo]]
  *           [--imei-base N] [--verify-store DIR] [--verify-sink DIR]
  *           [--verify-only]
  *
@@ -100,6 +101,12 @@ typedef struct {
                                        packet's again after them */
     unsigned char       orig[RAW_STAMP_LEN];    /* raw: unstamped bytes */
     int                 errors;
+
+    /* dualcam: what the device offers */
+    unsigned            flag;       /* DUALCAM_FLAG_VIDEO_FRONT, ... */
+    const char         *ext;        /* how the store names it */
+    size_t              ext_len;
+    const unsigned char  *head;     /* the file's first 4 bytes */
 } raw_t;
 
 
@@ -146,6 +153,9 @@ main(int argc, char **argv)
     verify_only = 0;
     conns = 1;
     r.size = 64ULL << 20;
+    r.flag = DUALCAM_FLAG_VIDEO_FRONT;
+    r.ext = ".h265";
+    r.head = (const unsigned char *) "\x00\x00\x00\x01";
     imei_base = 352093081000000ULL;
     memset(&sin, 0, sizeof(struct sockaddr_in));
     sin.sin_family = AF_INET;
@@ -167,6 +177,12 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--dualcam") == 0) {
             r.dualcam = 1;
 
+        } else if (strcmp(argv[i], "--photo") == 0) {
+            /* a photo: no MP4 is made of it, the store keeps it as is */
+            r.flag = DUALCAM_FLAG_PHOTO_FRONT;
+            r.ext = ".jpg";
+            r.head = (const unsigned char *) "\xff\xd8\xff\xe0";
+
         } else if (strcmp(argv[i], "--imei-base") == 0 && i + 1 < argc) {
             imei_base = strtoull(argv[++i], NULL, 10);
 
@@ -181,7 +197,7 @@ main(int argc, char **argv)
 
         } else {
             fprintf(stderr, "usage: rawsend --port N [--conns N] "
-                    "[--size BYTES] [--dualcam] [--imei-base N] "
+                    "[--size BYTES] [--dualcam [--photo]] [--imei-base N] "
                     "[--verify-store DIR] [--verify-sink DIR] "
                     "[--verify-only]\n");
             return 2;
@@ -201,6 +217,7 @@ main(int argc, char **argv)
     r.wire = r.size + (unsigned long long) r.packets
                       * (RAW_FRAME - DUALCAM_PACKET_SIZE);
 
+    r.ext_len = strlen(r.ext);
     r.block = malloc(RAW_CHUNK + DUALCAM_PACKET_SIZE);
     all = calloc((size_t) conns, sizeof(raw_conn_t));
     if (r.block == NULL || all == NULL) {
@@ -237,7 +254,7 @@ main(int argc, char **argv)
                 return 1;
             }
 
-            raw_dc_init(c, DUALCAM_FLAG_VIDEO_FRONT);
+            raw_dc_init(c, r.flag);
         }
 
         c->fd = raw_connect(&sin);
@@ -592,7 +609,7 @@ raw_dc_frame(raw_t *r, raw_conn_t *c, unsigned cmd, const unsigned char *p,
         q = dualcam_put16(f, DUALCAM_CMD_METADATA);
         q = dualcam_put16(q, 13);
         *q++ = 1;
-        *q++ = DUALCAM_FLAG_VIDEO_FRONT;
+        *q++ = (unsigned char) r->flag;
         q = dualcam_put32(q, 0x00000193);
         q = dualcam_put32(q, 0x1b2c3d4e);
         *q++ = 9;
@@ -772,7 +789,9 @@ raw_verify(raw_t *r, const char *dir, raw_conn_t *all, int conns)
         while (!intact && (de = readdir(d)) != NULL) {
             len = strlen(de->d_name);
 
-            if (len < 6 || strcmp(de->d_name + len - 5, ".h265") != 0) {
+            if (len <= r->ext_len
+                || strcmp(de->d_name + len - r->ext_len, r->ext) != 0)
+            {
                 continue;
             }
 
@@ -938,7 +957,7 @@ raw_content(raw_t *r, uint64_t imei, uint64_t at, unsigned char *dst,
 
     if (at == 0) {
         for (k = 0; k < 4 && k < n; k++) {
-            dst[k] = k == 3;
+            dst[k] = r->head[k];
         }
     }
 }

@@ -16,6 +16,14 @@ Scenarios (--only takes a comma-separated subset):
              DualCam recording in memory (build/bench/mp4_bench)
     one      one device, one 64 MB video, vs the raw sink
     many     100 devices at once, 6 MB each, vs the raw sink, CPU s/GB
+    small    the durable small-file rate: 1,000 x 50 KB photos through the
+             module (defaults, and the old defaults: fsync in the worker)
+             vs a C loop of write + fsync + rename (bench/fsyncloop.c) and
+             the raw sink with an fsync per file, interleaved
+    status   status GET latency (p50/p99/max) while 1,000 devices commit,
+             defaults vs the old defaults
+    wire     bytes on the wire / file bytes at 2,000 devices (dualcam-sim),
+             defaults vs the old defaults
     conc     10,000 devices at a GSM rate, 50 KB photo each: RSS/device,
              socket memory, status latency, every file byte-exact
     faults   1,000 devices, 1% bad CRC, 1% drops: byte-exact, resumes
@@ -57,6 +65,7 @@ BUILD = os.path.join(ROOT, 'build')
 SIM = os.path.join(BUILD, 'dualcam-sim')
 SINK = os.path.join(BUILD, 'bench', 'sink')
 RAWSEND = os.path.join(BUILD, 'bench', 'rawsend')
+FSYNCLOOP = os.path.join(BUILD, 'bench', 'fsyncloop')
 CRC_BENCH = os.path.join(BUILD, 'bench', 'crc_bench')
 CORE_BENCH = os.path.join(BUILD, 'bench', 'core_bench')
 MP4_BENCH = os.path.join(BUILD, 'bench', 'mp4_bench')
@@ -68,10 +77,13 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
-SCENARIOS = ('crc', 'core', 'mp4', 'one', 'many', 'conc', 'faults',
-             'notify', 'profile', 'ab', 'front')
-DEFAULT = ('crc', 'core', 'mp4', 'one', 'many', 'conc', 'faults', 'notify',
-           'profile', 'front')
+SCENARIOS = ('crc', 'core', 'mp4', 'one', 'many', 'small', 'status',
+             'wire', 'conc', 'faults', 'notify', 'profile', 'ab', 'front')
+DEFAULT = ('crc', 'core', 'mp4', 'one', 'many', 'small', 'status', 'wire',
+           'conc', 'faults', 'notify', 'profile', 'front')
+
+# issue 9, item 1: the defaults before it (fsync in the worker)
+TODAY = 'dualcam_thread_pool off; dualcam_fsync on;'
 
 notes = []          # free text for RESULTS.md, in order
 rows = []           # (scenario, figure, value, target, verdict)
@@ -507,7 +519,10 @@ KINDS = (
 
 
 def throughput(args, scen, devices, size, reps):
+    # the ingest path as measured before MP4 existed: random video bytes
+    # are no recording, and the remux attempt is not what these rows ask
     ngx = start_nginx(workers=1, connections=4096, fsync_server=True,
+                      extra_server='dualcam_mp4 off;',
                       third_server='dualcam_buffer_size 64k;')
     ngx.label = scen
     sinkdir = os.path.join(ngx.prefix, 'sink')
@@ -589,8 +604,9 @@ def throughput(args, scen, devices, size, reps):
     for key in ('on', 'off'):
         if key in sim:
             row(scen, 'dualcam-sim as the device, fsync %s, MB/s' % key,
-                '%.0f (%.0f%% of raw)' % (sim[key][0],
-                                          100 * sim[key][0] / med['raw']))
+                '%.0f (%.0f%% of raw, %.0f%% of rawsend --dualcam)' % (
+                    sim[key][0], 100 * sim[key][0] / med['raw'],
+                    100 * sim[key][0] / med[key]))
     if devices > 1 or args.cpu_one:
         for key, label, how in KINDS:
             if not how.startswith('fast'):
@@ -622,6 +638,249 @@ def scenario_many(args):
     log('== many: 100 devices at once, 6 MB each, vs the raw sink '
         '(median of %d interleaved reps)' % args.reps)
     throughput(args, 'many', 100, 6 * MB, args.reps)
+
+
+
+# --- issue 9: durable small files, status latency, bytes on the wire --------
+
+SMALL_N = 1000
+SMALL_SIZE = 50 * 1000
+
+
+def photo_run(ngx, port, n, size, imei_base, poller=None):
+    """n devices at once, one photo each, by rawsend --dualcam --photo;
+    (seconds, verified, rc, stderr)."""
+    empty_dir(ngx.store)
+    settle()
+    cmd = [RAWSEND, '--port', str(port), '--conns', str(n), '--size',
+           str(size), '--dualcam', '--photo', '--imei-base', str(imei_base),
+           '--verify-store', ngx.store]
+    if poller is not None:
+        poller.window(True)
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    dt = time.monotonic() - t0
+    if poller is not None:
+        poller.window(False)
+    j = last_json(r.stdout) or {}
+    return j.get('seconds', dt), j.get('verified', 0), r.returncode, \
+        r.stderr.strip()[-300:]
+
+
+def fsyncloop_run(directory, n, size):
+    empty_dir(directory)
+    settle()
+    r = subprocess.run([FSYNCLOOP, '--dir', directory, '--files', str(n),
+                        '--size', str(size)], capture_output=True,
+                       text=True, timeout=600)
+    j = last_json(r.stdout)
+    if r.returncode != 0 or j is None:
+        raise RuntimeError('fsyncloop failed: %s' % r.stderr)
+    return j['seconds']
+
+
+def scenario_small(args):
+    n, size = SMALL_N, SMALL_SIZE
+    log('== small: %d x %d B photos, durable: the module vs write + fsync '
+        '+ rename in a C loop vs the raw sink + fsync, %d interleaved reps'
+        % (n, size, args.reps))
+    ngx = start_nginx(workers=1, connections=4096, fsync_server=False,
+                      third_server=TODAY)
+    ngx.label = 'small'
+    loopdir = os.path.join(ngx.prefix, 'loop')
+    sinkdir = os.path.join(ngx.prefix, 'sink')
+    os.makedirs(loopdir)
+    os.makedirs(sinkdir)
+    rate = {'loop': [], 'sink': [], 'on': [], 'today': []}
+    failures = []
+    base = 400000000000000
+    try:
+        photo_run(ngx, ngx.port, n, size, base)         # warm-up
+        for rep_ in range(args.reps):
+            rate['loop'].append(n / fsyncloop_run(loopdir, n, size))
+            for key, port in (('on', ngx.port), ('today', ngx.port3)):
+                base += 10000
+                dt, ok, rc, err = photo_run(ngx, port, n, size, base)
+                rate[key].append(n / dt)
+                if rc != 0 or ok != n:
+                    failures.append('%s: rc %d, %d of %d verified: %s'
+                                    % (key, rc, ok, n, err))
+                if key == 'on':
+                    empty_dir(sinkdir)
+                    settle()
+                    dt, _, rep = run_raw(n, size, sinkdir, fsync=True)
+                    rate['sink'].append(n / dt)
+                    if rep['errors'] or rep['verified'] != n:
+                        failures.append('raw sink: %r' % rep)
+            log('  rep %d: files/s %s' % (rep_ + 1, ', '.join(
+                '%s %.0f' % (k, v[-1]) for k, v in rate.items())))
+    finally:
+        stop_nginx(ngx)
+    med = {k: statistics.median(v) for k, v in rate.items()}
+
+    def rng(k):
+        return '%.0f (%.0f..%.0f)' % (med[k], min(rate[k]), max(rate[k]))
+
+    row('small', 'C loop write + fsync + rename, 50 KB files/s', rng('loop'))
+    row('small', 'raw sink + fsync per file, %d devices, files/s' % n,
+        rng('sink'))
+    row('small', 'dualcam defaults (thread pool, group commit), files/s',
+        rng('on'))
+    row('small', '  ratio to the C loop', '%.0f%% (per rep: %s)' % (
+        100 * med['on'] / med['loop'], ', '.join(
+            '%.0f%%' % (100 * a / b) for a, b in zip(rate['on'],
+                                                     rate['loop']))),
+        '>= 80%', med['on'] >= 0.8 * med['loop'])
+    row('small', '  ratio to the raw sink + fsync',
+        '%.0f%%' % (100 * med['on'] / med['sink']))
+    row('small', 'dualcam old defaults (fsync in the worker), files/s',
+        rng('today'))
+    row('small', '  ratio to the C loop',
+        '%.0f%%' % (100 * med['today'] / med['loop']))
+    row('small', 'files stored byte-exact (every run)',
+        'all' if not failures else '%d failures' % len(failures), '100%',
+        not failures)
+    for f in failures[:5]:
+        note('small: %s' % f)
+
+
+class FastPoller(threading.Thread):
+    """GETs the status page back to back (pause s apart); keeps only the
+    latencies of GETs that started inside a window()."""
+
+    def __init__(self, url, pause=0.05):
+        threading.Thread.__init__(self, daemon=True)
+        self.url = url
+        self.pause = pause
+        self.stop = threading.Event()
+        self.open = False
+        self.lat = []
+        self.errors = []
+
+    def window(self, on):
+        self.open = on
+
+    def run(self):
+        while not self.stop.is_set():
+            inside = self.open
+            try:
+                dt, _ = http_get(self.url, timeout=120)
+                if inside:
+                    self.lat.append(dt)
+            except Exception as e:      # noqa: BLE001
+                if inside:
+                    self.errors.append(str(e)[:200])
+            self.stop.wait(self.pause)
+
+
+def pct(values, p):
+    v = sorted(values)
+    if not v:
+        return float('nan')
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def scenario_status(args):
+    n, size = SMALL_N, SMALL_SIZE
+    log('== status: GETs of the status page every 50 ms while %d devices '
+        'upload and commit a %d B photo each; defaults vs the old defaults '
+        '(fsync in the worker), %d interleaved reps' % (n, size, args.reps))
+    res = {}
+    failures = []
+    base = 410000000000000
+    for key, conf in (('on', ''), ('today', TODAY)):
+        res[key] = {'lat': [], 'errors': [], 'idle': [], 'dt': []}
+    ngx = {}
+    try:
+        for key, conf in (('on', ''), ('today', TODAY)):
+            ngx[key] = start_nginx(workers=1, connections=4096,
+                                   fsync_server=False, extra_server=conf)
+            ngx[key].label = 'status ' + key
+        for rep_ in range(args.reps):
+            for key in ('on', 'today'):
+                x = ngx[key]
+                for _ in range(3):
+                    res[key]['idle'].append(http_get(x.status_url)[0])
+                poller = FastPoller(x.status_url)
+                poller.start()
+                base += 10000
+                try:
+                    dt, ok, rc, err = photo_run(x, x.port, n, size, base,
+                                                poller)
+                finally:
+                    poller.stop.set()
+                    poller.join(150)
+                res[key]['lat'] += poller.lat
+                res[key]['errors'] += poller.errors
+                res[key]['dt'].append(dt)
+                if rc != 0 or ok != n:
+                    failures.append('%s: rc %d, %d of %d verified: %s'
+                                    % (key, rc, ok, n, err))
+            log('  rep %d: p99 ms %s' % (rep_ + 1, ', '.join(
+                '%s %.0f' % (k, 1000 * pct(v['lat'], 99))
+                for k, v in res.items())))
+    finally:
+        for x in ngx.values():
+            stop_nginx(x)
+    for key, label in (('on', 'defaults (thread pool, group commit)'),
+                       ('today', 'old defaults (fsync in the worker)')):
+        lat = res[key]['lat']
+        row('status', '[%s] status GET while %d commit, ms' % (label, n),
+            'p50 %.1f, p99 %.0f, max %.0f (%d GETs)' % (
+                1000 * pct(lat, 50), 1000 * pct(lat, 99),
+                1000 * max(lat) if lat else float('nan'), len(lat)))
+        row('status', '[%s] status GET idle, ms; upload wave, s' % label,
+            'median %.1f; %s' % (
+                1000 * statistics.median(res[key]['idle']),
+                '/'.join('%.1f' % d for d in res[key]['dt'])))
+        if res[key]['errors']:
+            note('status %s: GET errors: %s' % (key, res[key]['errors'][:3]))
+    on, today = pct(res['on']['lat'], 99), pct(res['today']['lat'], 99)
+    row('status', 'p99: defaults / old defaults', '%.0f / %.0f ms = %.2fx'
+        % (1000 * on, 1000 * today, on / today if today else 0))
+    row('status', 'files stored byte-exact (every run)',
+        'all' if not failures else '%d failures' % len(failures), '100%',
+        not failures)
+    for f in failures[:5]:
+        note('status: %s' % f)
+
+
+def scenario_wire(args):
+    n = args.wire_devices
+    files = 'photof:51200,videof:262144'
+    log('== wire: %d devices (dualcam-sim), %s each, no faults: bytes on '
+        'the wire / file bytes; defaults vs the old defaults' % (n, files))
+    for key, label, conf in (
+            ('on', 'defaults (thread pool, group commit)', ''),
+            ('today', 'old defaults (fsync in the worker)', TODAY)):
+        ngx = start_nginx(workers=2, connections=8000, fsync_server=False,
+                          extra_server=conf)
+        ngx.label = 'wire ' + key
+        try:
+            cmd = sim_cmd(ngx.port, n, files,
+                          420000000000000 + (0 if key == 'on' else 100000),
+                          ['--concurrency', '500', '--timeout', '300',
+                           '--verify-store', ngx.store])
+            dt, r = run_sim(cmd, timeout=400)
+        finally:
+            stop_nginx(ngx)
+        j = last_json(r.stdout) or {}
+        offered = j.get('bytes_offered') or 1
+        wire = j.get('wire_bytes', 0) / offered
+        data = j.get('bytes_sent', 0) / offered
+        ok = (j.get('verify') or {}).get('ok', 0)
+        errs = {k: v for k, v in (j.get('errors') or {}).items() if v}
+        row('wire', '[%s] bytes on the wire / file bytes' % label,
+            '%.4f (DATA file bytes %.4f, framing 6 B per 1024)' % (wire,
+                                                                   data),
+            '<= 1.02', wire <= 1.02)
+        row('wire', '[%s] resumes beyond the start; files; wall, s' % label,
+            '%s; %d of %d delivered, %d verified%s; %.1f' % (
+                j.get('resumes'), j.get('files_delivered', 0), 2 * n, ok,
+                ', errors %s' % errs if errs else '', j.get('wall_s', dt)))
+        if r.returncode != 0:
+            note('wire %s: sim rc %d: %s' % (key, r.returncode,
+                                             r.stderr.strip()[-300:]))
 
 
 def status_totals(doc):
@@ -685,7 +944,7 @@ def conc_run(args, pool):
         % (label, n, size, rate, nproc))
     ngx = start_nginx(workers=2, connections=12000, fsync_server=False,
                       extra_server='dualcam_thread_pool default;' if pool
-                      else '')
+                      else 'dualcam_thread_pool off;')
     ngx.label = 'conc (%s)' % label
     per = [n // nproc + (1 if i < n % nproc else 0) for i in range(nproc)]
     sims = []
@@ -1335,6 +1594,7 @@ def main():
                     help='bytes/s per device in the front scenario')
     ap.add_argument('--front-size', type=int, default=100000,
                     help='the video each device uploads, bytes')
+    ap.add_argument('--wire-devices', type=int, default=2000)
     ap.add_argument('--keep', action='store_true',
                     help='keep the nginx prefixes (temp dirs)')
     ap.add_argument('--no-write', action='store_true',
@@ -1356,7 +1616,8 @@ def main():
     profiles = None
     for s in args.only:
         need = {'crc': [CRC_BENCH], 'core': [CORE_BENCH],
-                'mp4': [MP4_BENCH]}.get(
+                'mp4': [MP4_BENCH],
+                'small': [SINK, RAWSEND, FSYNCLOOP, harness.MODULE]}.get(
             s, [SIM, SINK, RAWSEND, harness.MODULE])
         missing = [p for p in need if not os.path.exists(p)]
         if missing:

@@ -6,12 +6,17 @@
 
 BENCH_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN)
 BENCH_BIN    := $(B)/bench/sink $(B)/bench/rawsend $(B)/bench/crc_bench \
-                $(B)/bench/core_bench $(B)/bench/mp4_bench
+                $(B)/bench/core_bench $(B)/bench/mp4_bench \
+                $(B)/bench/fsyncloop
 BENCH_ARGS   ?=
 
 .PHONY: bench bench-tools
 
 $(B)/bench/sink: bench/sink.c | $(B)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $< -o $@
+
+$(B)/bench/fsyncloop: bench/fsyncloop.c | $(B)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $< -o $@
 

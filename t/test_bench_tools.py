@@ -93,6 +93,21 @@ class Store(NginxTestCase):
             rewrite(a, lambda _: da)
         self.assertEqual(check()[1]['verified'], 3)
 
+    def test_photos(self):
+        """--photo offers the front photo: stored as .jpg, verified."""
+        ngx = self.start_nginx(server='dualcam_fsync off;')
+        args = ('--conns', 2, '--size', 5000, '--dualcam', '--photo',
+                '--imei-base', BASE, '--verify-store', ngx.store)
+        rc, j = rawsend('--port', ngx.port, *args)
+        self.assertEqual((rc, j['verified']), (0, 2), j)
+        d = os.path.join(ngx.store, '%015d' % BASE)
+        name = [n for n in os.listdir(d) if n.endswith('.jpg')][0]
+        with open(os.path.join(d, name), 'rb') as f:
+            self.assertEqual(f.read(4), b'\xff\xd8\xff\xe0')
+        rewrite(os.path.join(d, name), lambda d: d[:-1] + b'x')
+        rc, j = rawsend(*(args + ('--verify-only',)))
+        self.assertEqual((rc, j['verified']), (1, 1), j)
+
 
 class Sink(unittest.TestCase):
 
