@@ -684,23 +684,27 @@ def scenario_small(args):
     log('== small: %d x %d B photos, durable: the module vs write + fsync '
         '+ rename in a C loop vs the raw sink + fsync, %d interleaved reps'
         % (n, size, args.reps))
-    ngx = start_nginx(workers=1, connections=4096, fsync_server=False,
+    ngx = start_nginx(workers=1, connections=4096, fsync_server=True,
                       third_server=TODAY)
     ngx.label = 'small'
     loopdir = os.path.join(ngx.prefix, 'loop')
     sinkdir = os.path.join(ngx.prefix, 'sink')
     os.makedirs(loopdir)
     os.makedirs(sinkdir)
-    rate = {'loop': [], 'sink': [], 'on': [], 'today': []}
+    rate = {'loop': [], 'sink': [], 'on': [], 'today': [], 'off': []}
+    cpu = {'on': [], 'today': [], 'off': []}
     failures = []
     base = 400000000000000
     try:
         photo_run(ngx, ngx.port, n, size, base)         # warm-up
         for rep_ in range(args.reps):
             rate['loop'].append(n / fsyncloop_run(loopdir, n, size))
-            for key, port in (('on', ngx.port), ('today', ngx.port3)):
+            for key, port in (('on', ngx.port), ('today', ngx.port3),
+                              ('off', ngx.port2)):
                 base += 10000
+                c0 = workers_cpu(ngx)
                 dt, ok, rc, err = photo_run(ngx, port, n, size, base)
+                cpu[key].append((workers_cpu(ngx) - c0) / n)
                 rate[key].append(n / dt)
                 if rc != 0 or ok != n:
                     failures.append('%s: rc %d, %d of %d verified: %s'
@@ -737,6 +741,11 @@ def scenario_small(args):
         rng('today'))
     row('small', '  ratio to the C loop',
         '%.0f%%' % (100 * med['today'] / med['loop']))
+    row('small', 'dualcam dualcam_fsync off (no durability), files/s',
+        rng('off'))
+    row('small', 'worker CPU per file, ms: defaults / old / fsync off',
+        '%.2f / %.2f / %.2f' % tuple(1000 * statistics.median(cpu[k])
+                                     for k in ('on', 'today', 'off')))
     row('small', 'files stored byte-exact (every run)',
         'all' if not failures else '%d failures' % len(failures), '100%',
         not failures)
@@ -860,7 +869,7 @@ def scenario_wire(args):
             cmd = sim_cmd(ngx.port, n, files,
                           420000000000000 + (0 if key == 'on' else 100000),
                           ['--concurrency', '500', '--timeout', '300',
-                           '--verify-store', ngx.store])
+                           '--log-resumes', '--verify-store', ngx.store])
             dt, r = run_sim(cmd, timeout=400)
         finally:
             stop_nginx(ngx)
@@ -874,10 +883,15 @@ def scenario_wire(args):
             '%.4f (DATA file bytes %.4f, framing 6 B per 1024)' % (wire,
                                                                    data),
             '<= 1.02', wire <= 1.02)
-        row('wire', '[%s] resumes beyond the start; files; wall, s' % label,
-            '%s; %d of %d delivered, %d verified%s; %.1f' % (
-                j.get('resumes'), j.get('files_delivered', 0), 2 * n, ok,
-                ', errors %s' % errs if errs else '', j.get('wall_s', dt)))
+        # every RESUME the devices heard: one per file is the start
+        heard = re.findall(r'^resume imei=\S+ file=\S+ unit=(\d+)$',
+                           r.stderr, re.M)
+        row('wire', '[%s] RESUMEs heard (of them at packet 1, beyond the '
+            'start); files; wall, s' % label,
+            '%d (%d, %s) for %d files; %d delivered, %d verified%s; %.1f'
+            % (len(heard), sum(1 for u in heard if int(u) <= 1),
+               j.get('resumes'), 2 * n, j.get('files_delivered', 0), ok,
+               ', errors %s' % errs if errs else '', j.get('wall_s', dt)))
         if r.returncode != 0:
             note('wire %s: sim rc %d: %s' % (key, r.returncode,
                                              r.stderr.strip()[-300:]))
