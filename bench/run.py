@@ -1413,7 +1413,8 @@ def scenario_ab(args):
             for name, mod in (('as is', orig), ('patched', patched)):
                 harness.MODULE = mod
                 ngx[name] = start_nginx(
-                    workers=1, third_server='dualcam_buffer_size 64k;')
+                    workers=1, extra_server='dualcam_mp4 off;',
+                    third_server='dualcam_buffer_size 64k;')
                 ngx[name].label = 'ab ' + name
         finally:
             harness.MODULE = orig
@@ -1474,8 +1475,33 @@ METHOD = """\
   the same bytes the device sends (1030-byte DATA frames, 64 KiB writes).
 - The throughput nginx runs `worker_processes 1` (the sink is one
   process too); the stores of every run are emptied and `sync`ed outside
-  the timed part.  `dualcam_fsync on` is the default (fsync of the file
-  and the directory per stored file); `off` is measured in the same run.
+  the timed part.  The defaults: `dualcam_fsync on` (the file, its
+  sidecar and their directories are fsynced before `00 09`) in nginx's
+  `default` thread pool, batched (group commit); `off` is measured in the
+  same run.  The throughput servers set `dualcam_mp4 off`: rawsend's
+  video bytes are no recording, and the ingest path is compared as it was
+  measured before the MP4 stage existed.
+- **Content checks**: rawsend's content is distinct per connection and
+  per offset (the IMEI and the offset in every 1024-byte packet, or every
+  64 KiB of a raw stream); after every run it checks the module's store
+  (`--verify-store`) or the sink's files (`--verify-sink`: each
+  connection's stream in exactly one file) byte for byte.
+- **small**: files per second = 1,000 / the time from rawsend's first
+  connect to the last close (every device has heard `00 09`, so every
+  file is durable); the C loop (bench/fsyncloop.c) times its own loop
+  of open, write 50,000 bytes, fsync, close, rename, in a directory of
+  the same file system; the sink gets 1,000 connections and fsyncs each
+  file before it closes the socket.  The reps are interleaved (loop,
+  defaults, sink, old defaults, fsync off, loop, ...); "per rep" are the
+  paired ratios.  "Old defaults" are `dualcam_thread_pool off;
+  dualcam_fsync on;`, the defaults before issue 9.
+- **status**: a thread GETs the JSON status page back to back, 50 ms
+  apart, and keeps the latencies of the GETs that started while the
+  1,000 photos of a rep were uploaded and committed.
+- **wire**: dualcam-sim's `wire_bytes` (every byte its devices wrote,
+  control frames and the 6 bytes of framing per 1024 included) over
+  `bytes_offered` (the file bytes); "DATA file bytes" counts the file
+  bytes sent in DATA frames, resends included.
 - **CPU s/GB**: utime+stime of the nginx workers from /proc/PID/stat
   before/after the run, per 10^9 payload bytes; the sink's from its own
   getrusage.
