@@ -28,13 +28,12 @@ static inline void dualcam_bitw_put(dualcam_bitw_t *w, uint32_t v,
     unsigned n);
 static void dualcam_bitw_unary(dualcam_bitw_t *w, uint32_t q);
 static void dualcam_bitw_flush(dualcam_bitw_t *w);
-static unsigned dualcam_flac_wasted(const int16_t *pcm, size_t n);
-static void dualcam_flac_residual(const int32_t *s, size_t n,
-    unsigned order, int32_t *res);
+static uint64_t dualcam_flac_residual(const int16_t *x, size_t n,
+    unsigned order, unsigned w, int32_t *res);
 static uint64_t dualcam_flac_rice_bits(const int32_t *res, size_t n,
-    unsigned *param);
+    uint64_t sum, unsigned *param);
 static unsigned dualcam_flac_choose(const int16_t *pcm, size_t n,
-    int32_t *s, int32_t *res, unsigned *wasted, unsigned *param);
+    int32_t *res, unsigned *wasted, unsigned *param);
 static size_t dualcam_flac_utf8(unsigned char *p, uint64_t v);
 static unsigned dualcam_crc8(const unsigned char *p, size_t n);
 static unsigned dualcam_crc16_flac(const unsigned char *p, size_t n);
@@ -204,70 +203,69 @@ dualcam_bitw_flush(dualcam_bitw_t *w)
 }
 
 
-static unsigned
-dualcam_flac_wasted(const int16_t *pcm, size_t n)
+/*
+ * The fixed predictors of RFC 9639 9.2.5, a loop per order, on the PCM
+ * (w wasted bits: every sample, so every residual, is a multiple of 2^w,
+ * and the shift divides exactly); returns the sum of the folded residual
+ */
+
+#define dualcam_flac_fold(e)                                                 \
+    (((uint32_t) (e) << 1) ^ (uint32_t) ((e) >> 31))
+
+static uint64_t
+dualcam_flac_residual(const int16_t *x, size_t n, unsigned order,
+    unsigned w, int32_t *res)
 {
     size_t    i;
-    unsigned  w, all;
+    int32_t   e;
+    uint64_t  sum;
 
-    all = 0;
-
-    for (i = 0; i < n; i++) {
-        all |= (uint16_t) pcm[i];
-    }
-
-    if (all == 0) {
-        return 0;
-    }
-
-    for (w = 0; (all & 1) == 0; w++) {
-        all >>= 1;
-    }
-
-    return w;
-}
-
-
-/* the fixed predictors of RFC 9639 9.2.5, a loop per order */
-
-static void
-dualcam_flac_residual(const int32_t *s, size_t n, unsigned order,
-    int32_t *res)
-{
-    size_t  i;
+    sum = 0;
 
     switch (order) {
 
     case 0:
         for (i = 0; i < n; i++) {
-            res[i] = s[i];
+            e = x[i] >> w;
+            res[i] = e;
+            sum += dualcam_flac_fold(e);
         }
         break;
 
     case 1:
         for (i = 1; i < n; i++) {
-            res[i] = s[i] - s[i - 1];
+            e = (x[i] - x[i - 1]) >> w;
+            res[i] = e;
+            sum += dualcam_flac_fold(e);
         }
         break;
 
     case 2:
         for (i = 2; i < n; i++) {
-            res[i] = s[i] - 2 * s[i - 1] + s[i - 2];
+            e = (x[i] - 2 * x[i - 1] + x[i - 2]) >> w;
+            res[i] = e;
+            sum += dualcam_flac_fold(e);
         }
         break;
 
     case 3:
         for (i = 3; i < n; i++) {
-            res[i] = s[i] - 3 * s[i - 1] + 3 * s[i - 2] - s[i - 3];
+            e = (x[i] - 3 * x[i - 1] + 3 * x[i - 2] - x[i - 3]) >> w;
+            res[i] = e;
+            sum += dualcam_flac_fold(e);
         }
         break;
 
     default:
         for (i = 4; i < n; i++) {
-            res[i] = s[i] - 4 * s[i - 1] + 6 * s[i - 2] - 4 * s[i - 3]
-                     + s[i - 4];
+            e = (x[i] - 4 * x[i - 1] + 6 * x[i - 2] - 4 * x[i - 3]
+                 + x[i - 4]) >> w;
+            res[i] = e;
+            sum += dualcam_flac_fold(e);
         }
     }
+
+    return sum;
 }
 
 
@@ -277,19 +275,12 @@ dualcam_flac_residual(const int32_t *s, size_t n, unsigned order,
  */
 
 static uint64_t
-dualcam_flac_rice_bits(const int32_t *res, size_t n, unsigned *param)
+dualcam_flac_rice_bits(const int32_t *res, size_t n, uint64_t sum,
+    unsigned *param)
 {
     size_t    i;
-    uint32_t  u;
-    uint64_t  sum, bits;
+    uint64_t  bits;
     unsigned  k;
-
-    sum = 0;
-
-    for (i = 0; i < n; i++) {
-        u = ((uint32_t) res[i] << 1) ^ (uint32_t) (res[i] >> 31);
-        sum += u;
-    }
 
     for (k = 0; k < DUALCAM_FLAC_RICE_MAX && ((uint64_t) n << (k + 1)) <= sum;
          k++)
@@ -300,8 +291,7 @@ dualcam_flac_rice_bits(const int32_t *res, size_t n, unsigned *param)
     bits = (uint64_t) n * (k + 1);
 
     for (i = 0; i < n; i++) {
-        u = ((uint32_t) res[i] << 1) ^ (uint32_t) (res[i] >> 31);
-        bits += u >> k;
+        bits += dualcam_flac_fold(res[i]) >> k;
     }
 
     *param = k;
@@ -318,41 +308,40 @@ dualcam_flac_rice_bits(const int32_t *res, size_t n, unsigned *param)
  */
 
 static unsigned
-dualcam_flac_choose(const int16_t *pcm, size_t n, int32_t *s, int32_t *res,
+dualcam_flac_choose(const int16_t *pcm, size_t n, int32_t *res,
     unsigned *wasted, unsigned *param)
 {
     size_t    i;
     int32_t   e0, e1, e2, e3, e4, last[4];
-    unsigned  w, bps, order, k;
-    uint64_t  err[5], b;
+    unsigned  w, bps, order, k, all, diff;
+    uint64_t  err[5], b, sum;
 
-    for (i = 1; i < n && pcm[i] == pcm[0]; i++) { /* void */ }
+    /*
+     * One pass: which bits are always zero, whether all are the same,
+     * and the residuals of every order from sample 4 on (on the PCM: a
+     * shift by the wasted bits scales them all alike)
+     */
 
-    if (i == n) {
-        *wasted = 0;
-        *param = 0;
-        return DUALCAM_FLAC_CONSTANT;
-    }
-
-    w = dualcam_flac_wasted(pcm, n);
-    bps = 16 - w;
-
-    for (i = 0; i < n; i++) {
-        s[i] = pcm[i] >> w;
-    }
-
-    /* the residuals of every order at once, from sample 4 on */
-
+    all = 0;
+    diff = 0;
     err[0] = err[1] = err[2] = err[3] = err[4] = 0;
 
+    for (i = 0; i < n && i < 4; i++) {
+        all |= (uint16_t) pcm[i];
+        diff |= (uint16_t) (pcm[i] ^ pcm[0]);
+    }
+
     if (n > 4) {
-        last[0] = s[3];
-        last[1] = s[3] - s[2];
-        last[2] = last[1] - (s[2] - s[1]);
-        last[3] = last[2] - ((s[2] - s[1]) - (s[1] - s[0]));
+        last[0] = pcm[3];
+        last[1] = pcm[3] - pcm[2];
+        last[2] = last[1] - (pcm[2] - pcm[1]);
+        last[3] = last[2] - ((pcm[2] - pcm[1]) - (pcm[1] - pcm[0]));
 
         for (i = 4; i < n; i++) {
-            e0 = s[i];
+            e0 = pcm[i];
+            all |= (uint16_t) e0;
+            diff |= (uint16_t) (e0 ^ pcm[0]);
+
             e1 = e0 - last[0];
             e2 = e1 - last[1];
             e3 = e2 - last[2];
@@ -371,6 +360,17 @@ dualcam_flac_choose(const int16_t *pcm, size_t n, int32_t *s, int32_t *res,
         }
     }
 
+    if (diff == 0) {
+        *wasted = 0;
+        *param = 0;
+        return DUALCAM_FLAC_CONSTANT;
+    }
+
+    for (w = 0; (all & 1) == 0; w++) {
+        all >>= 1;
+    }
+
+    bps = 16 - w;
     order = 0;
 
     for (i = 1; i < 5; i++) {
@@ -379,11 +379,11 @@ dualcam_flac_choose(const int16_t *pcm, size_t n, int32_t *s, int32_t *res,
         }
     }
 
-    dualcam_flac_residual(s, n, order, res);
+    sum = dualcam_flac_residual(pcm, n, order, w, res);
 
     /* warm-up, coding method, partition order, parameter, residual */
     b = (uint64_t) order * bps + 2 + 4 + 4
-        + dualcam_flac_rice_bits(res + order, n - order, &k);
+        + dualcam_flac_rice_bits(res + order, n - order, sum, &k);
 
     *wasted = w;
     *param = k;
@@ -462,7 +462,7 @@ dualcam_flac_frame(unsigned char *buf, const int16_t *pcm, size_t n,
     uint64_t number, int variable)
 {
     size_t          i, len;
-    int32_t         s[DUALCAM_MP4_AUDIO_MAX], res[DUALCAM_MP4_AUDIO_MAX];
+    int32_t         res[DUALCAM_MP4_AUDIO_MAX];
     uint32_t        u;
     unsigned        type, w, k, bps;
     unsigned char  *p;
@@ -484,7 +484,7 @@ dualcam_flac_frame(unsigned char *buf, const int16_t *pcm, size_t n,
     *p = (unsigned char) dualcam_crc8(buf, p - buf);
     p++;
 
-    type = dualcam_flac_choose(pcm, n, s, res, &w, &k);
+    type = dualcam_flac_choose(pcm, n, res, &w, &k);
 
     bw.p = p;
     bw.acc = 0;
@@ -504,16 +504,16 @@ dualcam_flac_frame(unsigned char *buf, const int16_t *pcm, size_t n,
             dualcam_bitw_unary(&bw, w - 1);
         }
 
-        /* s[] and res[] are what dualcam_flac_choose() left there */
+        /* res[] is what dualcam_flac_choose() left there */
 
         if (type == DUALCAM_FLAC_VERBATIM) {
             for (i = 0; i < n; i++) {
-                dualcam_bitw_put(&bw, (uint32_t) s[i], bps);
+                dualcam_bitw_put(&bw, (uint32_t) (pcm[i] >> w), bps);
             }
 
         } else {
             for (i = 0; i < type; i++) {
-                dualcam_bitw_put(&bw, (uint32_t) s[i], bps);
+                dualcam_bitw_put(&bw, (uint32_t) (pcm[i] >> w), bps);
             }
 
             /* Rice method 0, partition order 0 */
@@ -521,7 +521,7 @@ dualcam_flac_frame(unsigned char *buf, const int16_t *pcm, size_t n,
             dualcam_bitw_put(&bw, k, 4);
 
             for (i = type; i < n; i++) {
-                u = ((uint32_t) res[i] << 1) ^ (uint32_t) (res[i] >> 31);
+                u = dualcam_flac_fold(res[i]);
 
                 if ((u >> k) + 1 + k <= 32) {
                     /* the quotient's zeros, its one and the remainder */

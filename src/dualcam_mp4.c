@@ -94,6 +94,8 @@ dualcam_mp4_create(const dualcam_mp4_conf_t *conf)
     for (i = 0; i < 256; i++) {
         m->pcm[DUALCAM_G711_ALAW][i] = (int16_t) dualcam_g711_alaw(i);
         m->pcm[DUALCAM_G711_ULAW][i] = (int16_t) dualcam_g711_ulaw(i);
+        m->mag[i] = (uint64_t) abs(dualcam_g711_alaw(i))
+                    | (uint64_t) abs(dualcam_g711_ulaw(i)) << 32;
     }
 
     if (m->conf.fps_num == 0 || m->conf.fps_den == 0) {

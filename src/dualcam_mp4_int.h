@@ -159,6 +159,7 @@ struct dualcam_mp4_s {
     uint64_t                  audio_len;  /* of the record being read */
     uint64_t                  sum[2];     /* |pcm| per G.711 law */
     int16_t                   pcm[2][256];  /* each law's expansion */
+    uint64_t                  mag[256];     /* |A-law| | |u-law| << 32 */
     dualcam_mp4_array_t       g711;
     dualcam_mp4_array_t       flac;
 

@@ -366,6 +366,7 @@ static int
 dualcam_ptmf_audio(dualcam_mp4_t *m)
 {
     size_t                i, n;
+    uint64_t              sum;
     const unsigned char  *g;
     dualcam_mp4_seg_t    *seg;
     dualcam_mp4_chunk_t  *c;
@@ -406,10 +407,16 @@ dualcam_ptmf_audio(dualcam_mp4_t *m)
 
     g = (unsigned char *) m->g711.elts + c->g711;
 
+    /* both laws' magnitudes in one sum: 8192 x 32767 fit in 32 bits */
+
+    sum = 0;
+
     for (i = 0; i < n; i++) {
-        m->sum[DUALCAM_G711_ALAW] += abs(m->pcm[DUALCAM_G711_ALAW][g[i]]);
-        m->sum[DUALCAM_G711_ULAW] += abs(m->pcm[DUALCAM_G711_ULAW][g[i]]);
+        sum += m->mag[g[i]];
     }
+
+    m->sum[DUALCAM_G711_ALAW] += sum & 0xffffffff;
+    m->sum[DUALCAM_G711_ULAW] += sum >> 32;
 
     return DUALCAM_MP4_OK;
 }
