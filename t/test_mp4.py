@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.request
 
@@ -394,6 +395,19 @@ class Module(NginxTestCase):
         with open(out, 'rb') as f:
             return f.read()
 
+    def mp4_log(self, ngx, n, timeout=10):
+        """The lines of the $dualcam_mp4 access log, once there are n (a
+        session's line is written when nginx has closed it, which may be
+        after the simulator has exited)."""
+        path = os.path.join(ngx.prefix, 'logs', 'mp4.log')
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(path) as f:
+                lines = [line for line in f.read().split('\n') if line]
+            if len(lines) >= n or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def stored(self, ngx):
         files = ngx.store_files()
         raw = [f for f in files if f.endswith('.h265')]
@@ -456,9 +470,8 @@ class Module(NginxTestCase):
         self.assertEqual(ngx.temp_files(), [])
         ngx.wait_log(r'stored ".*-front-video\.mp4" too')
 
-        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
-            lines = f.read().split('\n')
-        names = sorted(line.split()[1] for line in lines if line)
+        lines = self.mp4_log(ngx, 2)
+        names = sorted(line.split()[1] for line in lines)
         self.assertEqual(names, sorted(os.path.basename(m) for m in mp4))
 
     def test_status_recent(self):
@@ -561,8 +574,7 @@ class Module(NginxTestCase):
         raw, mp4, side = self.stored(ngx)
         self.assertEqual((len(raw), len(mp4), len(side)), (1, 0, 2))
         self.assertNotIn('mp4', self.sidecar(ngx, raw[0]))
-        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
-            self.assertEqual(f.read().split(), ['ok', '-'])
+        self.assertEqual(self.mp4_log(ngx, 1), ['ok -'])
 
     def test_audio_off(self):
         ngx = self.start_nginx(server='dualcam_mp4_audio off;')
@@ -611,8 +623,7 @@ class Module(NginxTestCase):
                      '(54 4d 46 00)'})
         ngx.wait_log(r'\[warn\].*no MP4 of')
         self.assertEqual(ngx.temp_files(), [])
-        with open(os.path.join(ngx.prefix, 'logs', 'mp4.log')) as f:
-            self.assertEqual(f.read().split(), ['ok', '-'])
+        self.assertEqual(self.mp4_log(ngx, 1), ['ok -'])
 
 
 if __name__ == '__main__':
