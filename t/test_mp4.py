@@ -548,6 +548,18 @@ class Module(NginxTestCase):
         self.assertEqual(got, want[-len(got):])
         self.assertGreaterEqual(len(got), 30)
 
+    def test_without_thread_pool(self):
+        """dualcam_thread_pool off: the same MP4, made in the worker."""
+        ngx = self.start_nginx(server='dualcam_thread_pool off;')
+        src = os.path.join(VIDEO, FIXTURES[0][0])
+        r = ngx.sim('--files', 'videof:@' + src, '--verify-store',
+                    ngx.store)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        raw, mp4, side = self.stored(ngx)
+        self.assertEqual((len(raw), len(mp4), len(side)), (1, 1, 1))
+        self.assertTrue(self.read(ngx, mp4[0]) == self.cli(src))
+        self.assertEqual(ngx.temp_files(), [])
+
     def test_drop_and_resume(self):
         """The device drops mid-file and resumes: one MP4, of the whole
         recording."""
