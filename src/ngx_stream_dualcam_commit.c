@@ -11,8 +11,12 @@
  * stages of a batch start the writeback of all its files before the
  * first fsync waits (sync_file_range()), so the files that land
  * together share the journal commits, and each directory is fsynced
- * once per batch.  One batch per committer is in flight at a time; the
- * commits that arrive meanwhile form the next one.
+ * once per batch.  Up to NGX_STREAM_DUALCAM_BATCHES batches of a
+ * committer are in flight at a time, each in a thread of its own, so
+ * that their fsyncs also wait together; the commits that arrive
+ * meanwhile form the next ones.  A commit whose partial (same IMEI and
+ * file) is being committed in flight waits for that batch: the second
+ * copy of a file then finds the record of the first.
  */
 
 
@@ -32,11 +36,15 @@
 
 
 typedef struct {
-    ngx_stream_dualcam_committer_t  *committer;
+    ngx_stream_dualcam_batch_t      *batch;
 } ngx_stream_dualcam_task_ctx_t;
 
 
 static void ngx_stream_dualcam_commit_start(ngx_event_t *ev);
+static ngx_uint_t ngx_stream_dualcam_commit_gather(
+    ngx_stream_dualcam_committer_t *cr, ngx_stream_dualcam_batch_t *b);
+static ngx_uint_t ngx_stream_dualcam_commit_in_flight(
+    ngx_stream_dualcam_committer_t *cr, ngx_stream_dualcam_commit_t *cm);
 static void ngx_stream_dualcam_commit_run(ngx_queue_t *batch);
 static void ngx_stream_dualcam_commit_undo(ngx_stream_dualcam_commit_t *cm,
     ngx_uint_t stage);
@@ -45,7 +53,7 @@ static void ngx_stream_dualcam_commit_sync_files(ngx_queue_t *batch,
 static void ngx_stream_dualcam_commit_sync_dirs(ngx_queue_t *batch,
     ngx_uint_t stage);
 static void ngx_stream_dualcam_commit_finish(
-    ngx_stream_dualcam_committer_t *cr);
+    ngx_stream_dualcam_batch_t *b);
 static void ngx_stream_dualcam_commit_keepalive(ngx_event_t *ev);
 #if (NGX_THREADS)
 static void ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log);
@@ -156,6 +164,7 @@ ngx_stream_dualcam_committer(ngx_conf_t *cf, ngx_array_t *committers,
     ngx_uint_t                        i;
     ngx_stream_dualcam_committer_t  **crp, *cr;
 #if (NGX_THREADS)
+    ngx_thread_task_t                *task;
     ngx_stream_dualcam_task_ctx_t    *tc;
 #endif
 
@@ -177,7 +186,11 @@ ngx_stream_dualcam_committer(ngx_conf_t *cf, ngx_array_t *committers,
     }
 
     ngx_queue_init(&cr->waiting);
-    ngx_queue_init(&cr->batch);
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_BATCHES; i++) {
+        ngx_queue_init(&cr->batches[i].commits);
+        cr->batches[i].committer = cr;
+    }
 
     cr->start.handler = ngx_stream_dualcam_commit_start;
     cr->start.data = cr;
@@ -190,19 +203,21 @@ ngx_stream_dualcam_committer(ngx_conf_t *cf, ngx_array_t *committers,
 
     cr->pool = pool;
 
-    if (pool) {
-        cr->task = ngx_thread_task_alloc(cf->pool,
-                                       sizeof(ngx_stream_dualcam_task_ctx_t));
-        if (cr->task == NULL) {
+    for (i = 0; pool && i < NGX_STREAM_DUALCAM_BATCHES; i++) {
+        task = ngx_thread_task_alloc(cf->pool,
+                                     sizeof(ngx_stream_dualcam_task_ctx_t));
+        if (task == NULL) {
             return NULL;
         }
 
-        tc = cr->task->ctx;
-        tc->committer = cr;
+        tc = task->ctx;
+        tc->batch = &cr->batches[i];
 
-        cr->task->handler = ngx_stream_dualcam_commit_thread;
-        cr->task->event.handler = ngx_stream_dualcam_commit_thread_done;
-        cr->task->event.data = cr;
+        task->handler = ngx_stream_dualcam_commit_thread;
+        task->event.handler = ngx_stream_dualcam_commit_thread_done;
+        task->event.data = &cr->batches[i];
+
+        cr->batches[i].task = task;
     }
 
 #endif
@@ -244,15 +259,17 @@ ngx_stream_dualcam_commit(ngx_stream_dualcam_committer_t *cr,
         cr->start.log = ngx_cycle->log;
         cr->keepalive.log = ngx_cycle->log;
 #if (NGX_THREADS)
-        if (cr->task) {
-            cr->task->event.log = ngx_cycle->log;
+        for (i = 0; i < NGX_STREAM_DUALCAM_BATCHES; i++) {
+            if (cr->batches[i].task) {
+                cr->batches[i].task->event.log = ngx_cycle->log;
+            }
         }
 #endif
     }
 
     /* the commits of this turn of the event loop go together */
 
-    if (!cr->running && !cr->start.posted) {
+    if (!cr->start.posted) {
         ngx_post_event(&cr->start, &ngx_posted_events);
     }
 
@@ -263,63 +280,149 @@ ngx_stream_dualcam_commit(ngx_stream_dualcam_committer_t *cr,
 static void
 ngx_stream_dualcam_commit_start(ngx_event_t *ev)
 {
-    ngx_uint_t                       n;
-    ngx_queue_t                     *q;
+    ngx_uint_t                       i, n;
+    ngx_stream_dualcam_batch_t      *b;
     ngx_stream_dualcam_committer_t  *cr;
 #if (NGX_THREADS)
+    ngx_queue_t                     *q;
     ngx_stream_dualcam_commit_t     *cm;
 #endif
 
     cr = ev->data;
 
-    if (cr->running || ngx_queue_empty(&cr->waiting)) {
-        return;
-    }
-
-    for (n = 0; n < NGX_STREAM_DUALCAM_BATCH; n++) {
+    for (i = 0; i < NGX_STREAM_DUALCAM_BATCHES; i++) {
 
         if (ngx_queue_empty(&cr->waiting)) {
-            break;
-        }
-
-        q = ngx_queue_head(&cr->waiting);
-        ngx_queue_remove(q);
-        ngx_queue_insert_tail(&cr->batch, q);
-    }
-
-    cr->running = 1;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_STREAM, ev->log, 0,
-                   "dualcam commit: a batch of %ui", n);
-
-#if (NGX_THREADS)
-
-    if (cr->pool) {
-
-        if (ngx_thread_task_post(cr->pool, cr->task) == NGX_OK) {
-            ngx_add_timer(&cr->keepalive, NGX_STREAM_DUALCAM_KEEPALIVE);
             return;
         }
 
-        /* the pool's queue is full (logged by nginx): the batch fails */
+        b = &cr->batches[i];
 
-        for (q = ngx_queue_head(&cr->batch);
-             q != ngx_queue_sentinel(&cr->batch);
-             q = ngx_queue_next(q))
-        {
-            cm = ngx_queue_data(q, ngx_stream_dualcam_commit_t, queue);
-            (void) ngx_stream_dualcam_commit_fail(cm, NGX_LOG_ALERT, 0,
-                                      "cannot post a dualcam commit task");
+        if (b->running) {
+            continue;
         }
 
-        ngx_stream_dualcam_commit_finish(cr);
-        return;
-    }
+        n = ngx_stream_dualcam_commit_gather(cr, b);
+
+        if (n == 0) {
+            /* what waits, waits for a batch in flight */
+            return;
+        }
+
+        b->running = 1;
+        cr->running++;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_STREAM, ev->log, 0,
+                       "dualcam commit: a batch of %ui, %ui in flight",
+                       n, cr->running);
+
+#if (NGX_THREADS)
+
+        if (cr->pool) {
+
+            if (ngx_thread_task_post(cr->pool, b->task) == NGX_OK) {
+                if (!cr->keepalive.timer_set) {
+                    ngx_add_timer(&cr->keepalive,
+                                  NGX_STREAM_DUALCAM_KEEPALIVE);
+                }
+
+                continue;
+            }
+
+            /* the pool's queue is full (logged by nginx): the batch fails */
+
+            for (q = ngx_queue_head(&b->commits);
+                 q != ngx_queue_sentinel(&b->commits);
+                 q = ngx_queue_next(q))
+            {
+                cm = ngx_queue_data(q, ngx_stream_dualcam_commit_t, queue);
+                (void) ngx_stream_dualcam_commit_fail(cm, NGX_LOG_ALERT, 0,
+                                          "cannot post a dualcam commit task");
+            }
+
+            ngx_stream_dualcam_commit_finish(b);
+            return;
+        }
 
 #endif
 
-    ngx_stream_dualcam_commit_run(&cr->batch);
-    ngx_stream_dualcam_commit_finish(cr);
+        /* in the event loop: one batch at a time, to its end */
+
+        ngx_stream_dualcam_commit_run(&b->commits);
+        ngx_stream_dualcam_commit_finish(b);
+        return;
+    }
+}
+
+
+/* up to a batch of the waiting commits, in order, but for those whose
+   partial is in a batch in flight */
+
+static ngx_uint_t
+ngx_stream_dualcam_commit_gather(ngx_stream_dualcam_committer_t *cr,
+    ngx_stream_dualcam_batch_t *b)
+{
+    ngx_uint_t                    n;
+    ngx_queue_t                  *q, *next;
+    ngx_stream_dualcam_commit_t  *cm;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&cr->waiting);
+         q != ngx_queue_sentinel(&cr->waiting)
+         && n < NGX_STREAM_DUALCAM_BATCH;
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        cm = ngx_queue_data(q, ngx_stream_dualcam_commit_t, queue);
+
+        if (ngx_stream_dualcam_commit_in_flight(cr, cm)) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&b->commits, q);
+        cm->batch = b;
+        n++;
+    }
+
+    return n;
+}
+
+
+static ngx_uint_t
+ngx_stream_dualcam_commit_in_flight(ngx_stream_dualcam_committer_t *cr,
+    ngx_stream_dualcam_commit_t *cm)
+{
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
+    ngx_stream_dualcam_batch_t   *b;
+    ngx_stream_dualcam_commit_t  *other;
+
+    for (i = 0; i < NGX_STREAM_DUALCAM_BATCHES; i++) {
+        b = &cr->batches[i];
+
+        if (!b->running) {
+            continue;
+        }
+
+        for (q = ngx_queue_head(&b->commits);
+             q != ngx_queue_sentinel(&b->commits);
+             q = ngx_queue_next(q))
+        {
+            other = ngx_queue_data(q, ngx_stream_dualcam_commit_t, queue);
+
+            if (other->part->key_len == cm->part->key_len
+                && ngx_memcmp(other->part->key, cm->part->key,
+                              cm->part->key_len)
+                   == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -330,7 +433,7 @@ ngx_stream_dualcam_commit_thread(void *data, ngx_log_t *log)
 {
     ngx_stream_dualcam_task_ctx_t  *tc = data;
 
-    ngx_stream_dualcam_commit_run(&tc->committer->batch);
+    ngx_stream_dualcam_commit_run(&tc->batch->commits);
 }
 
 
@@ -562,25 +665,29 @@ ngx_stream_dualcam_commit_sync_dirs(ngx_queue_t *batch, ngx_uint_t stage)
 /* in the event loop: log what the batch found, hand each commit back */
 
 static void
-ngx_stream_dualcam_commit_finish(ngx_stream_dualcam_committer_t *cr)
+ngx_stream_dualcam_commit_finish(ngx_stream_dualcam_batch_t *b)
 {
-    ngx_uint_t                    i;
-    ngx_queue_t                   done, *q;
-    ngx_stream_dualcam_stage_t   *st;
-    ngx_stream_dualcam_commit_t  *cm;
+    ngx_uint_t                       i;
+    ngx_queue_t                      done, *q;
+    ngx_stream_dualcam_stage_t      *st;
+    ngx_stream_dualcam_commit_t     *cm;
+    ngx_stream_dualcam_committer_t  *cr;
 
-    if (cr->keepalive.timer_set) {
-        ngx_del_timer(&cr->keepalive);
-    }
+    cr = b->committer;
 
     ngx_queue_init(&done);
 
-    if (!ngx_queue_empty(&cr->batch)) {
-        ngx_queue_add(&done, &cr->batch);
-        ngx_queue_init(&cr->batch);
+    if (!ngx_queue_empty(&b->commits)) {
+        ngx_queue_add(&done, &b->commits);
+        ngx_queue_init(&b->commits);
     }
 
-    cr->running = 0;
+    b->running = 0;
+    cr->running--;
+
+    if (cr->running == 0 && cr->keepalive.timer_set) {
+        ngx_del_timer(&cr->keepalive);
+    }
 
     while (!ngx_queue_empty(&done)) {
         q = ngx_queue_head(&done);
@@ -855,7 +962,7 @@ ngx_stream_dualcam_duplicate_run(ngx_stream_dualcam_commit_t *cm)
 
     /* the same file twice in one batch (two connections at once) */
 
-    for (q = ngx_queue_head(&cm->committer->batch);
+    for (q = ngx_queue_head(&cm->batch->commits);
          q != &cm->queue;
          q = ngx_queue_next(q))
     {

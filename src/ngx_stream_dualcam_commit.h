@@ -36,11 +36,13 @@
 #define NGX_STREAM_DUALCAM_SYNC_FDS    4    /* per barrier and commit */
 #define NGX_STREAM_DUALCAM_SYNC_DIRS   4
 #define NGX_STREAM_DUALCAM_BATCH       64   /* commits per task */
+#define NGX_STREAM_DUALCAM_BATCHES     8    /* tasks in flight */
 #define NGX_STREAM_DUALCAM_SHA256_LEN  32
 
 
 typedef struct ngx_stream_dualcam_commit_s     ngx_stream_dualcam_commit_t;
 typedef struct ngx_stream_dualcam_committer_s  ngx_stream_dualcam_committer_t;
+typedef struct ngx_stream_dualcam_batch_s      ngx_stream_dualcam_batch_t;
 
 typedef void (*ngx_stream_dualcam_commit_done_pt)(
     ngx_stream_dualcam_commit_t *cm);
@@ -87,6 +89,7 @@ typedef struct {
 struct ngx_stream_dualcam_commit_s {
     ngx_queue_t                        queue;
     ngx_stream_dualcam_committer_t    *committer;
+    ngx_stream_dualcam_batch_t        *batch;     /* once in one */
     ngx_log_t                         *log;       /* event loop only */
     ngx_stream_dualcam_commit_done_pt  done;
     void                              *data;
@@ -152,16 +155,33 @@ struct ngx_stream_dualcam_commit_s {
 };
 
 
+/* commits run together, by one task */
+
+struct ngx_stream_dualcam_batch_s {
+    ngx_queue_t                        commits;
+    ngx_stream_dualcam_committer_t    *committer;
+#if (NGX_THREADS)
+    ngx_thread_task_t                 *task;
+#endif
+    unsigned                           running:1;
+};
+
+
+/*
+ * Several batches are in flight at once, each in its own thread: fsyncs
+ * that wait together share the file system's journal commits, where one
+ * thread would wait for each in turn.
+ */
+
 struct ngx_stream_dualcam_committer_s {
     ngx_queue_t                        waiting;
-    ngx_queue_t                        batch;
-    ngx_uint_t                         running;   /* a batch in flight */
+    ngx_uint_t                         running;   /* batches in flight */
     ngx_event_t                        start;     /* posted */
     ngx_event_t                        keepalive;
 #if (NGX_THREADS)
     ngx_thread_pool_t                 *pool;
-    ngx_thread_task_t                 *task;
 #endif
+    ngx_stream_dualcam_batch_t         batches[NGX_STREAM_DUALCAM_BATCHES];
 };
 
 

@@ -150,6 +150,47 @@ class NotInTheLoop(NginxTestCase):
         StatusClient(ngx).json()
         return time.time() - t
 
+    def test_batches_wait_together(self):
+        """Commits that arrive while a batch is in flight start a batch
+        of their own in another thread (up to 8 in flight), so their
+        fsyncs wait together: on a frozen disk two commits of different
+        devices block two threads, not one."""
+        fs, ngx = self.start_on_ext4()
+        devs = []
+        for imei in (IMEI, IMEI + 1):
+            dev = StepDevice(ngx.connect(), BODY, imei=imei)
+            self.assertEqual(dev.offer(), 0)
+            dev.send_packets(9)
+            devs.append(dev)
+        wait_for(lambda: sorted(partials(ngx.temp).values())
+                 == [9 * 1024, 9 * 1024])
+        worker = ngx.worker_pids()[0]
+
+        def blocked():
+            n = 0
+            for tid in os.listdir('/proc/%d/task' % worker):
+                try:
+                    with open('/proc/%d/task/%s/stat' % (worker, tid)) as f:
+                        if f.read().rsplit(')', 1)[1].split()[0] == 'D':
+                            n += 1
+                except OSError:
+                    pass
+            return n
+
+        with frozen(fs):
+            devs[0].send_packets()
+            time.sleep(0.5)
+            devs[1].send_packets()
+            deadline = time.time() + 5
+            while blocked() < 2 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(blocked(), 2)
+            self.assertLess(self.get_time(ngx), 0.5)
+        for dev in devs:
+            dev.finish()
+        self.assertEqual(stored(ngx.store), {NAME_10: BODY})
+        self.assertEqual(stored(ngx.store, IMEI + 1), {NAME_10: BODY})
+
     def test_commit_does_not_stall_the_worker(self):
         """A commit hangs on the frozen disk: status GETs served by the
         same worker still answer at once."""
