@@ -912,7 +912,8 @@ ngx_stream_dualcam_hash_run(ngx_stream_dualcam_commit_t *cm)
  * where key is the partial's resumable name, holds what was stored with
  * that identity and content: the identity, size, SHA-256 and path.  A
  * file that arrives again identical (a device that missed its 00 09) is
- * acknowledged without a second copy.  The sweeper removes records after dualcam_resume_timeout.
+ * acknowledged without a second copy.  The sweeper removes records
+ * after dualcam_resume_timeout.
  */
 
 static ngx_int_t

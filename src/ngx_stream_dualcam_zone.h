@@ -133,7 +133,8 @@ typedef struct {
     uint64_t                  notify_last_sent_ms;
     uint64_t                  notify_last_error_ms;
     size_t                    notify_last_error_len;
-    u_char                    notify_last_error[NGX_STREAM_DUALCAM_NOTIFY_ERROR];
+    u_char                    notify_last_error[
+                                  NGX_STREAM_DUALCAM_NOTIFY_ERROR];
 } ngx_stream_dualcam_zone_totals_t;
 
 
