@@ -50,8 +50,8 @@ static void dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w,
     dualcam_mp4_array_t *aruns, int co64, uint64_t base);
 static void dualcam_mp4_video_stsd(dualcam_mp4_t *m, dualcam_w_t *w);
 static void dualcam_mp4_audio_stsd(dualcam_mp4_t *m, dualcam_w_t *w);
-static void dualcam_mp4_stts(dualcam_w_t *w, const uint32_t *d, size_t n);
-static void dualcam_mp4_ctts(dualcam_w_t *w, const uint32_t *d, size_t n);
+static void dualcam_mp4_runs(dualcam_w_t *w, const char *type,
+    const uint32_t *d, size_t n);
 static void dualcam_mp4_chunks(dualcam_w_t *w, dualcam_mp4_array_t *runs,
     int co64, uint64_t base);
 static void dualcam_mp4_tkhd(dualcam_w_t *w, unsigned id, uint64_t duration,
@@ -809,10 +809,10 @@ dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w, const uint32_t *vdur,
 
     stbl = dualcam_w_begin(w, "stbl");
     dualcam_mp4_video_stsd(m, w);
-    dualcam_mp4_stts(w, vdur, m->frames.nelts);
+    dualcam_mp4_runs(w, "stts", vdur, m->frames.nelts);
 
     if (m->ctts) {
-        dualcam_mp4_ctts(w, m->ctts, m->frames.nelts);
+        dualcam_mp4_runs(w, "ctts", m->ctts, m->frames.nelts);
     }
 
     if (m->info.key_frames < m->info.frames) {
@@ -888,7 +888,7 @@ dualcam_mp4_boxes(dualcam_mp4_t *m, dualcam_w_t *w, const uint32_t *vdur,
 
     stbl = dualcam_w_begin(w, "stbl");
     dualcam_mp4_audio_stsd(m, w);
-    dualcam_mp4_stts(w, adur, m->info.audio_frames);
+    dualcam_mp4_runs(w, "stts", adur, m->info.audio_frames);
 
     box = dualcam_w_begin(w, "stsz");
     dualcam_w_full(w, 0, 0);
@@ -1053,8 +1053,14 @@ dualcam_mp4_audio_stsd(dualcam_mp4_t *m, dualcam_w_t *w)
 }
 
 
+/*
+ * stts (durations) and ctts (composition offsets) share their form: a
+ * run-length list of (count, value)
+ */
+
 static void
-dualcam_mp4_stts(dualcam_w_t *w, const uint32_t *d, size_t n)
+dualcam_mp4_runs(dualcam_w_t *w, const char *type, const uint32_t *d,
+    size_t n)
 {
     size_t  box, i, j, entries;
 
@@ -1065,35 +1071,7 @@ dualcam_mp4_stts(dualcam_w_t *w, const uint32_t *d, size_t n)
         entries++;
     }
 
-    box = dualcam_w_begin(w, "stts");
-    dualcam_w_full(w, 0, 0);
-    dualcam_w32(w, (uint32_t) entries);
-
-    for (i = 0; i < n; i = j) {
-        for (j = i + 1; j < n && d[j] == d[i]; j++) { /* void */ }
-        dualcam_w32(w, (uint32_t) (j - i));
-        dualcam_w32(w, d[i]);
-    }
-
-    dualcam_w_end(w, box);
-}
-
-
-/* composition offsets, run-length coded as stts */
-
-static void
-dualcam_mp4_ctts(dualcam_w_t *w, const uint32_t *d, size_t n)
-{
-    size_t  box, i, j, entries;
-
-    entries = 0;
-
-    for (i = 0; i < n; i = j) {
-        for (j = i + 1; j < n && d[j] == d[i]; j++) { /* void */ }
-        entries++;
-    }
-
-    box = dualcam_w_begin(w, "ctts");
+    box = dualcam_w_begin(w, type);
     dualcam_w_full(w, 0, 0);
     dualcam_w32(w, (uint32_t) entries);
 
