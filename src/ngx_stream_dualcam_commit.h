@@ -215,6 +215,9 @@ ngx_int_t ngx_stream_dualcam_commit_sync_dir(ngx_stream_dualcam_commit_t *cm,
 /* the sidecar, src/ngx_stream_dualcam_sidecar.c */
 size_t ngx_stream_dualcam_sidecar_size(ngx_stream_dualcam_commit_t *cm);
 u_char *ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm);
+/* a JSON string (escaped, quoted); a time as an ISO 8601 UTC string */
+u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
+u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
 
 
 /*

@@ -71,7 +71,7 @@ ngx_stream_dualcam_notify_failed(ngx_stream_session_t *s,
     p = ngx_sprintf(p, ",\n  \"side\": \"%s\",\n  \"kind\": \"%s\",\n"
                     "  \"name\": ", dualcam_side_name(file->side),
                     dualcam_kind_name(file->kind));
-    p = ngx_stream_dualcam_notify_json_str(p, (u_char *) file->name,
+    p = ngx_stream_dualcam_json_str(p, (u_char *) file->name,
                                            ngx_strnlen((u_char *) file->name,
                                                        file->name_len));
     p = ngx_sprintf(p, ",\n  \"result\": \"%s\",\n"
@@ -82,7 +82,7 @@ ngx_stream_dualcam_notify_failed(ngx_stream_session_t *s,
                     dualcam_result_name(result), file->max_size,
                     file->received, kept ? "true" : "false", file->packets,
                     file->crc_errors, file->resumes, file->resume_from);
-    p = ngx_stream_dualcam_notify_json_time(p, ctx->file_started_ms);
+    p = ngx_stream_dualcam_json_time(p, ctx->file_started_ms);
     p = ngx_sprintf(p, "\n}\n");
 
     ngx_stream_dualcam_outbox_write(conf, NGX_STREAM_DUALCAM_EV_FAILED, id,
@@ -158,42 +158,12 @@ ngx_stream_dualcam_notify_event_head(u_char *p, ngx_uint_t type, u_char *id,
     p = ngx_sprintf(p, "{\n  \"event\": \"%s\",\n  \"id\": \"%s\",\n"
                     "  \"time\": ",
                     ngx_stream_dualcam_notify_event_name(type), id);
-    p = ngx_stream_dualcam_notify_json_time(p, ms);
+    p = ngx_stream_dualcam_json_time(p, ms);
     p = ngx_sprintf(p, ",\n  \"imei\": \"" NGX_STREAM_DUALCAM_IMEI_FMT
                     "\",\n  \"peer\": ", ctx->server.imei);
-    p = ngx_stream_dualcam_notify_json_str(p, s->connection->addr_text.data,
+    p = ngx_stream_dualcam_json_str(p, s->connection->addr_text.data,
                                            s->connection->addr_text.len);
 
     return ngx_sprintf(p, ",\n  \"protocol\": %ui",
                        (ngx_uint_t) ctx->server.protocol);
-}
-
-
-/*
- * Every string of an event goes through the core's escaper, as the
- * sidecar's do: a strict parser takes it whatever bytes a device sent.
- */
-
-u_char *
-ngx_stream_dualcam_notify_json_str(u_char *p, u_char *s, size_t len)
-{
-    *p++ = '"';
-    p = dualcam_json_escape(p, s, len);
-    *p++ = '"';
-
-    return p;
-}
-
-
-u_char *
-ngx_stream_dualcam_notify_json_time(u_char *p, uint64_t ms)
-{
-    ngx_tm_t  tm;
-
-    ngx_gmtime((time_t) (ms / 1000), &tm);
-
-    return ngx_sprintf(p, "\"%4d-%02d-%02dT%02d:%02d:%02d.%03uDZ\"",
-                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                       (uint32_t) (ms % 1000));
 }

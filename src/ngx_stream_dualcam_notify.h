@@ -246,11 +246,6 @@ void ngx_stream_dualcam_notify_kick(ngx_stream_dualcam_outbox_t *ob);
 const char *ngx_stream_dualcam_notify_event_name(ngx_uint_t type);
 ngx_uint_t ngx_stream_dualcam_notify_event_type(u_char *name, size_t len);
 
-/* JSON helpers shared by the event bodies */
-u_char *ngx_stream_dualcam_notify_json_str(u_char *p, u_char *s, size_t len);
-u_char *ngx_stream_dualcam_notify_json_time(u_char *p, uint64_t ms);
-
-
 extern ngx_module_t  ngx_stream_dualcam_notify_module;
 
 

@@ -1035,12 +1035,12 @@ ngx_stream_dualcam_notify_run(ngx_stream_dualcam_commit_t *cm)
                     nc->created_ms);
     p = ngx_sprintf(p, "{\n  \"event\": \"stored\",\n  \"id\": \"%s\",\n"
                     "  \"time\": ", nc->id);
-    p = ngx_stream_dualcam_notify_json_time(p, nc->created_ms);
+    p = ngx_stream_dualcam_json_time(p, nc->created_ms);
     p = ngx_sprintf(p, ",\n  \"path\": ");
-    p = ngx_stream_dualcam_notify_json_str(p, cm->artifacts[0].path,
+    p = ngx_stream_dualcam_json_str(p, cm->artifacts[0].path,
                                            ngx_strlen(cm->artifacts[0].path));
     p = ngx_sprintf(p, ",\n  \"sidecar\": ");
-    p = ngx_stream_dualcam_notify_json_str(p, cm->sidecar,
+    p = ngx_stream_dualcam_json_str(p, cm->sidecar,
                                            ngx_strlen(cm->sidecar));
     p = ngx_sprintf(p, ",\n  \"artifacts\": [");
 
@@ -1048,10 +1048,10 @@ ngx_stream_dualcam_notify_run(ngx_stream_dualcam_commit_t *cm)
         a = &cm->artifacts[k];
 
         p = ngx_sprintf(p, "%s{\"ext\": ", k ? ", " : "");
-        p = ngx_stream_dualcam_notify_json_str(p, (u_char *) a->ext,
+        p = ngx_stream_dualcam_json_str(p, (u_char *) a->ext,
                                                ngx_strlen(a->ext));
         p = ngx_sprintf(p, ", \"path\": ");
-        p = ngx_stream_dualcam_notify_json_str(p, a->path,
+        p = ngx_stream_dualcam_json_str(p, a->path,
                                                ngx_strlen(a->path));
         *p++ = '}';
     }

@@ -16,8 +16,6 @@
 #include "dualcam_json.h"
 
 
-static u_char *ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len);
-static u_char *ngx_stream_dualcam_json_time(u_char *p, uint64_t ms);
 static u_char *ngx_stream_dualcam_json_degrees(u_char *p, double v);
 static u_char *ngx_stream_dualcam_json_meta(u_char *p, dualcam_meta_t *m,
     ngx_stream_dualcam_commit_t *cm);
@@ -88,7 +86,13 @@ ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm)
 }
 
 
-static u_char *
+/*
+ * Every string of a document the module writes (sidecar, events) goes
+ * through the core's escaper: a strict parser takes it whatever bytes a
+ * device sent.
+ */
+
+u_char *
 ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len)
 {
     *p++ = '"';
@@ -99,7 +103,7 @@ ngx_stream_dualcam_json_str(u_char *p, u_char *s, size_t len)
 }
 
 
-static u_char *
+u_char *
 ngx_stream_dualcam_json_time(u_char *p, uint64_t ms)
 {
     ngx_tm_t  tm;
