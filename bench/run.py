@@ -647,10 +647,12 @@ SMALL_N = 1000
 SMALL_SIZE = 50 * 1000
 
 
-def photo_run(ngx, port, n, size, imei_base, poller=None):
+def photo_run(ngx, port, n, size, imei_base, poller=None, keep=False):
     """n devices at once, one photo each, by rawsend --dualcam --photo;
-    (seconds, verified, rc, stderr)."""
-    empty_dir(ngx.store)
+    (seconds, verified, rc, stderr).  keep: what earlier runs stored
+    stays (see scenario_small)."""
+    if not keep:
+        empty_dir(ngx.store)
     settle()
     cmd = [RAWSEND, '--port', str(port), '--conns', str(n), '--size',
            str(size), '--dualcam', '--photo', '--imei-base', str(imei_base),
@@ -668,7 +670,6 @@ def photo_run(ngx, port, n, size, imei_base, poller=None):
 
 
 def fsyncloop_run(directory, n, size):
-    empty_dir(directory)
     settle()
     r = subprocess.run([FSYNCLOOP, '--dir', directory, '--files', str(n),
                         '--size', str(size)], capture_output=True,
@@ -680,6 +681,11 @@ def fsyncloop_run(directory, n, size):
 
 
 def scenario_small(args):
+    """Every run writes into directories of its own, and nothing is
+    deleted until the scenario ends: on an ext4 without a journal (this
+    machine's), every inode allocation skips the inodes deleted in the
+    last 30-60 s one by one, so the files one run deleted made the next
+    run slow, whichever it was (see RESULTS.md, Analysis)."""
     n, size = SMALL_N, SMALL_SIZE
     log('== small: %d x %d B photos, durable: the module vs write + fsync '
         '+ rename in a C loop vs the raw sink + fsync, %d interleaved reps'
@@ -687,32 +693,36 @@ def scenario_small(args):
     ngx = start_nginx(workers=1, connections=4096, fsync_server=True,
                       third_server=TODAY)
     ngx.label = 'small'
-    loopdir = os.path.join(ngx.prefix, 'loop')
-    sinkdir = os.path.join(ngx.prefix, 'sink')
-    os.makedirs(loopdir)
-    os.makedirs(sinkdir)
     rate = {'loop': [], 'sink': [], 'on': [], 'today': [], 'off': []}
     cpu = {'on': [], 'today': [], 'off': []}
     failures = []
     base = 400000000000000
+
+    def fresh(what, rep_):
+        d = os.path.join(ngx.prefix, '%s-%d' % (what, rep_))
+        os.makedirs(d)
+        return d
+
     try:
-        photo_run(ngx, ngx.port, n, size, base)         # warm-up
+        photo_run(ngx, ngx.port, n, size, base, keep=True)     # warm-up
         for rep_ in range(args.reps):
-            rate['loop'].append(n / fsyncloop_run(loopdir, n, size))
+            rate['loop'].append(n / fsyncloop_run(fresh('loop', rep_), n,
+                                                  size))
             for key, port in (('on', ngx.port), ('today', ngx.port3),
                               ('off', ngx.port2)):
                 base += 10000
                 c0 = workers_cpu(ngx)
-                dt, ok, rc, err = photo_run(ngx, port, n, size, base)
+                dt, ok, rc, err = photo_run(ngx, port, n, size, base,
+                                            keep=True)
                 cpu[key].append((workers_cpu(ngx) - c0) / n)
                 rate[key].append(n / dt)
                 if rc != 0 or ok != n:
                     failures.append('%s: rc %d, %d of %d verified: %s'
                                     % (key, rc, ok, n, err))
                 if key == 'on':
-                    empty_dir(sinkdir)
                     settle()
-                    dt, _, rep = run_raw(n, size, sinkdir, fsync=True)
+                    dt, _, rep = run_raw(n, size, fresh('sink', rep_),
+                                         fsync=True)
                     rate['sink'].append(n / dt)
                     if rep['errors'] or rep['verified'] != n:
                         failures.append('raw sink: %r' % rep)
