@@ -194,6 +194,13 @@ static ngx_command_t  ngx_stream_dualcam_commands[] = {
       offsetof(ngx_stream_dualcam_srv_conf_t, store.fsync),
       NULL },
 
+    { ngx_string("dualcam_sha256"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_dualcam_srv_conf_t, store.sha256),
+      NULL },
+
     { ngx_string("dualcam_mp4"),
       NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -1405,6 +1412,7 @@ ngx_stream_dualcam_create_srv_conf(ngx_conf_t *cf)
     conf->store.fsync = NGX_CONF_UNSET;
     conf->store.mp4 = NGX_CONF_UNSET;
     conf->store.mp4_audio = NGX_CONF_UNSET;
+    conf->store.sha256 = NGX_CONF_UNSET;
     conf->store.resume = NGX_CONF_UNSET;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->resume_timeout = NGX_CONF_UNSET;
@@ -1441,6 +1449,7 @@ ngx_stream_dualcam_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->store.fsync, prev->store.fsync, 1);
     ngx_conf_merge_value(conf->store.mp4, prev->store.mp4, 1);
     ngx_conf_merge_value(conf->store.mp4_audio, prev->store.mp4_audio, 1);
+    ngx_conf_merge_value(conf->store.sha256, prev->store.sha256, 0);
     ngx_conf_merge_value(conf->store.resume, prev->store.resume, 1);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 60000);
     ngx_conf_merge_sec_value(conf->resume_timeout, prev->resume_timeout,

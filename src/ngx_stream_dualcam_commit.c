@@ -69,8 +69,8 @@ static ngx_int_t ngx_stream_dualcam_duplicate_prepare(
     ngx_stream_dualcam_commit_t *cm, ngx_pool_t *pool);
 static ngx_int_t ngx_stream_dualcam_duplicate_run(
     ngx_stream_dualcam_commit_t *cm);
-static size_t ngx_stream_dualcam_record(ngx_stream_dualcam_commit_t *cm,
-    u_char *buf);
+static ngx_uint_t ngx_stream_dualcam_same_bytes(
+    ngx_stream_dualcam_commit_t *cm, ngx_fd_t fd);
 static ngx_int_t ngx_stream_dualcam_link_prepare(
     ngx_stream_dualcam_commit_t *cm, ngx_pool_t *pool);
 static ngx_int_t ngx_stream_dualcam_link_run(ngx_stream_dualcam_commit_t *cm);
@@ -858,15 +858,21 @@ ngx_stream_dualcam_flush_run(ngx_stream_dualcam_commit_t *cm)
 }
 
 
+/* dualcam_sha256: the SHA-256 of the stored bytes, for the sidecar */
+
 static ngx_int_t
 ngx_stream_dualcam_hash_run(ngx_stream_dualcam_commit_t *cm)
 {
     off_t                       off;
-    ssize_t                     n;
+    size_t                      n;
     ngx_err_t                   err;
     unsigned int                len;
     EVP_MD_CTX                 *md;
     ngx_stream_dualcam_part_t  *part;
+
+    if (!cm->conf->sha256) {
+        return NGX_OK;
+    }
 
     part = cm->part;
 
@@ -879,17 +885,12 @@ ngx_stream_dualcam_hash_run(ngx_stream_dualcam_commit_t *cm)
     }
 
     for (off = 0; off < (off_t) cm->size; off += n) {
-        n = pread(part->file.fd, part->buf, NGX_STREAM_DUALCAM_WRITE_BUF,
-                  off);
+        n = (size_t) ngx_min((off_t) NGX_STREAM_DUALCAM_WRITE_BUF,
+                             (off_t) cm->size - off);
 
-        if (n <= 0) {
-            err = (n == 0) ? EIO : ngx_errno;
+        err = ngx_stream_dualcam_pread(part->file.fd, part->buf, n, off);
 
-            if (err == NGX_EINTR) {
-                n = 0;
-                continue;
-            }
-
+        if (err) {
             EVP_MD_CTX_free(md);
             return ngx_stream_dualcam_commit_fail(cm, NGX_LOG_CRIT, err,
                                      "pread() \"%s\" failed",
@@ -908,13 +909,24 @@ ngx_stream_dualcam_hash_run(ngx_stream_dualcam_commit_t *cm)
 
 
 /*
- * "Stored" records: <key>.<sha256 prefix>.stored beside the partials,
- * where key is the partial's resumable name, holds what was stored with
- * that identity and content: the identity, size, SHA-256 and path.  A
- * file that arrives again identical (a device that missed its 00 09) is
- * acknowledged without a second copy.  The sweeper removes records
- * after dualcam_resume_timeout.
+ * "Stored" records: <key>.stored beside the partials, where key is the
+ * partial's resumable name, lists what was stored with that identity, a
+ * line "<size> <path>" for each file (two files of one identity that
+ * differ in content are both listed).  A file that arrives again (a
+ * device that missed its 00 09) with the size of a listed one is
+ * compared with it byte for byte, and acknowledged without a second
+ * copy if identical.  Nothing is read back otherwise: for a new file the
+ * check is one failed open().  The sweeper removes records after
+ * dualcam_resume_timeout; a duplicate refreshes its record's time.
+ *
+ * The write buffer holds the comparison's two chunks, then the record.
  */
+
+#define NGX_STREAM_DUALCAM_RECORD   "dualcam stored 2\n"
+#define NGX_STREAM_DUALCAM_COMPARE  (NGX_STREAM_DUALCAM_WRITE_BUF / 4)
+#define NGX_STREAM_DUALCAM_RECORD_ROOM                                      \
+    (NGX_STREAM_DUALCAM_WRITE_BUF - 2 * NGX_STREAM_DUALCAM_COMPARE)
+
 
 static ngx_int_t
 ngx_stream_dualcam_duplicate_prepare(ngx_stream_dualcam_commit_t *cm,
@@ -924,21 +936,17 @@ ngx_stream_dualcam_duplicate_prepare(ngx_stream_dualcam_commit_t *cm,
 
     part = cm->part;
 
-    cm->record = ngx_pnalloc(pool, part->key_len + 1 + 16
-                                   + sizeof(".stored"));
+    cm->record = ngx_pnalloc(pool, part->key_len + sizeof(".stored"));
     if (cm->record == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(cm->record, part->key, part->key_len);
+    ngx_memcpy(ngx_cpymem(cm->record, part->key, part->key_len),
+               ".stored", sizeof(".stored"));
 
-    /* record, as expected and as read, in the write buffer */
-
-    cm->record_size = sizeof("dualcam stored 1\nsize \nsha256 \nstored \n")
-                      + part->id_len + NGX_OFF_T_LEN
-                      + 2 * NGX_STREAM_DUALCAM_SHA256_LEN;
-
-    if (2 * (cm->record_size + NGX_MAX_PATH) > NGX_STREAM_DUALCAM_WRITE_BUF) {
+    if (sizeof(NGX_STREAM_DUALCAM_RECORD) + part->id_len + NGX_OFF_T_LEN
+        + NGX_MAX_PATH > NGX_STREAM_DUALCAM_RECORD_ROOM)
+    {
         return NGX_ERROR;
     }
 
@@ -949,17 +957,12 @@ ngx_stream_dualcam_duplicate_prepare(ngx_stream_dualcam_commit_t *cm,
 static ngx_int_t
 ngx_stream_dualcam_duplicate_run(ngx_stream_dualcam_commit_t *cm)
 {
-    u_char                       *want, *got, *nl;
+    u_char                       *rec, *p, *last, *nl, *sp;
     size_t                        len;
     ssize_t                       n;
     ngx_fd_t                      fd;
     ngx_queue_t                  *q;
     ngx_stream_dualcam_commit_t  *other;
-
-    /* the name is known once the hash is */
-
-    ngx_sprintf(cm->record + cm->part->key_len, ".%*xs.stored%Z",
-                (size_t) 8, cm->sha256);
 
     /* the same file twice in one batch (two connections at once) */
 
@@ -972,9 +975,9 @@ ngx_stream_dualcam_duplicate_run(ngx_stream_dualcam_commit_t *cm)
         if (other->rc == NGX_OK && !other->duplicate
             && other->size == cm->size
             && other->part->id_len == cm->part->id_len
-            && ngx_memcmp(other->sha256, cm->sha256, sizeof(cm->sha256)) == 0
             && ngx_memcmp(other->part->id, cm->part->id, cm->part->id_len)
-               == 0)
+               == 0
+            && ngx_stream_dualcam_same_bytes(cm, other->part->file.fd))
         {
             cm->duplicate = 1;
             cm->first_of = other;
@@ -988,49 +991,104 @@ ngx_stream_dualcam_duplicate_run(ngx_stream_dualcam_commit_t *cm)
         return NGX_OK;
     }
 
-    want = cm->part->buf;
-    len = ngx_stream_dualcam_record(cm, want);
-    got = want + len;
-
-    n = ngx_read_fd(fd, got, len + NGX_MAX_PATH);
+    rec = cm->part->buf + 2 * NGX_STREAM_DUALCAM_COMPARE;
+    n = ngx_read_fd(fd, rec, NGX_STREAM_DUALCAM_RECORD_ROOM);
     (void) ngx_close_file(fd);
 
-    if (n <= (ssize_t) len || ngx_memcmp(want, got, len) != 0) {
-        /* another file of the same identity, or a torn record */
+    len = sizeof(NGX_STREAM_DUALCAM_RECORD) - 1;
+
+    if (n < (ssize_t) (len + cm->part->id_len)
+        || ngx_memcmp(rec, NGX_STREAM_DUALCAM_RECORD, len) != 0
+        || ngx_memcmp(rec + len, cm->part->id, cm->part->id_len) != 0)
+    {
+        /* an older or a torn record, or another identity: replaced */
         return NGX_OK;
     }
 
-    nl = ngx_strlchr(got + len, got + n, '\n');
-    if (nl == NULL) {
-        return NGX_OK;
+    cm->record_valid = 1;
+
+    /* "<size> <path>\n" lines; a torn last line is left out */
+
+    last = rec + n;
+
+    for (p = rec + len + cm->part->id_len; p < last; p = nl + 1) {
+        nl = ngx_strlchr(p, last, '\n');
+
+        if (nl == NULL) {
+            break;
+        }
+
+        sp = ngx_strlchr(p, nl, ' ');
+
+        if (sp == NULL || nl - sp - 1 >= NGX_MAX_PATH
+            || ngx_atoof(p, sp - p) != (off_t) cm->size)
+        {
+            continue;
+        }
+
+        /* where the first copy is, kept until the commit is done */
+
+        cm->first.len = nl - sp - 1;
+        cm->first.data = cm->names;
+        ngx_memcpy(cm->first.data, sp + 1, cm->first.len);
+        cm->first.data[cm->first.len] = '\0';
+
+        fd = ngx_open_file(cm->first.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+        if (fd == NGX_INVALID_FILE) {
+            /* moved or removed since: that copy is not there to count */
+            continue;
+        }
+
+        cm->duplicate = ngx_stream_dualcam_same_bytes(cm, fd);
+        (void) ngx_close_file(fd);
+
+        if (cm->duplicate) {
+            return NGX_OK;
+        }
     }
 
-    cm->duplicate = 1;
-
-    /* where the first copy went, kept until the commit is done */
-    cm->first.len = ngx_min((size_t) (nl - got - len), NGX_MAX_PATH - 1);
-    cm->first.data = cm->names;
-    ngx_memcpy(cm->first.data, got + len, cm->first.len);
-    cm->first.data[cm->first.len] = '\0';
+    ngx_str_null(&cm->first);
 
     return NGX_OK;
 }
 
 
-/* everything of a record but the path; returns its length */
+/*
+ * 1: the file in fd has exactly the partial's cm->size bytes.  A read
+ * that fails counts as a difference: the file is then stored again.
+ */
 
-static size_t
-ngx_stream_dualcam_record(ngx_stream_dualcam_commit_t *cm, u_char *buf)
+static ngx_uint_t
+ngx_stream_dualcam_same_bytes(ngx_stream_dualcam_commit_t *cm, ngx_fd_t fd)
 {
-    u_char  *p;
+    off_t             off;
+    size_t            n;
+    u_char           *a, *b;
+    ngx_file_info_t   fi;
 
-    p = ngx_cpymem(buf, "dualcam stored 1\n",
-                   sizeof("dualcam stored 1\n") - 1);
-    p = ngx_cpymem(p, cm->part->id, cm->part->id_len);
-    p = ngx_sprintf(p, "size %uL\nsha256 %*xs\nstored ", cm->size,
-                    (size_t) NGX_STREAM_DUALCAM_SHA256_LEN, cm->sha256);
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) != (off_t) cm->size)
+    {
+        return 0;
+    }
 
-    return p - buf;
+    a = cm->part->buf;
+    b = a + NGX_STREAM_DUALCAM_COMPARE;
+
+    for (off = 0; off < (off_t) cm->size; off += n) {
+        n = (size_t) ngx_min((off_t) NGX_STREAM_DUALCAM_COMPARE,
+                             (off_t) cm->size - off);
+
+        if (ngx_stream_dualcam_pread(cm->part->file.fd, a, n, off) != 0
+            || ngx_stream_dualcam_pread(fd, b, n, off) != 0
+            || ngx_memcmp(a, b, n) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1316,65 +1374,84 @@ ngx_stream_dualcam_publish_undo(ngx_stream_dualcam_commit_t *cm)
 
 /*
  * The file is in the store (or was already): the partial goes, and the
- * record says what was stored.  The record is not synced: after a power
- * cut without it, a file offered again is stored again, never lost.
+ * record lists the file (a duplicate's record only gets a new time).
+ * The record is not synced: after a power cut without it, a file
+ * offered again is stored again, never lost.
  */
 
 static ngx_int_t
 ngx_stream_dualcam_forget_run(ngx_stream_dualcam_commit_t *cm)
 {
-    u_char     *p, *path;
-    size_t      len;
-    ngx_fd_t    fd;
-    ngx_err_t   err;
+    u_char    *p;
+    size_t     len;
+    ssize_t    n;
+    ngx_fd_t   fd;
 
-    if (cm->first_of) {
+    if (cm->first_of && cm->first_of->rc != NGX_OK) {
 
         /* acknowledged only if the copy that it duplicates is stored */
 
-        if (cm->first_of->rc != NGX_OK) {
-            return ngx_stream_dualcam_commit_fail(cm, NGX_LOG_CRIT, 0,
+        return ngx_stream_dualcam_commit_fail(cm, NGX_LOG_CRIT, 0,
                                  "the commit of the same file by another "
                                  "connection failed");
-        }
+    }
 
+    ngx_stream_dualcam_store_forget(cm->part);
+
+    if (cm->first_of) {
         cm->first.data = cm->names;
         cm->first.len = ngx_strlen(cm->first_of->artifacts[0].path);
         ngx_memcpy(cm->first.data, cm->first_of->artifacts[0].path,
                    cm->first.len + 1);
     }
 
-    path = cm->duplicate ? cm->first.data : cm->artifacts[0].path;
+    if (cm->duplicate) {
+        if (utimes((char *) cm->record, NULL) == -1) {
+            cm->record_err = ngx_errno;
+        }
+
+        return NGX_OK;
+    }
 
     p = cm->part->buf;
-    len = ngx_stream_dualcam_record(cm, p);
-    p = ngx_sprintf(p + len, "%s\n", path);
 
-    fd = ngx_open_file(cm->record, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
-                       NGX_FILE_DEFAULT_ACCESS);
+    if (cm->record_valid) {
+        fd = ngx_open_file(cm->record, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
 
-    if (fd == NGX_INVALID_FILE && ngx_errno == NGX_ENOENT
-        && ngx_create_full_path(cm->record, 0700) == 0)
-    {
+    } else {
+        p = ngx_cpymem(p, NGX_STREAM_DUALCAM_RECORD,
+                       sizeof(NGX_STREAM_DUALCAM_RECORD) - 1);
+        p = ngx_cpymem(p, cm->part->id, cm->part->id_len);
+
         fd = ngx_open_file(cm->record, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
                            NGX_FILE_DEFAULT_ACCESS);
+
+        if (fd == NGX_INVALID_FILE && ngx_errno == NGX_ENOENT
+            && ngx_create_full_path(cm->record, 0700) == 0)
+        {
+            fd = ngx_open_file(cm->record, NGX_FILE_WRONLY,
+                               NGX_FILE_TRUNCATE, NGX_FILE_DEFAULT_ACCESS);
+        }
     }
 
     if (fd == NGX_INVALID_FILE) {
         cm->record_err = ngx_errno;
-
-    } else {
-        err = ngx_stream_dualcam_pwrite(fd, cm->part->buf,
-                                        p - cm->part->buf, 0);
-        (void) ngx_close_file(fd);
-
-        if (err) {
-            cm->record_err = err;
-            (void) ngx_delete_file(cm->record);
-        }
+        return NGX_OK;
     }
 
-    ngx_stream_dualcam_store_forget(cm->part);
+    p = ngx_sprintf(p, "%uL %s\n", cm->size, cm->artifacts[0].path);
+    len = p - cm->part->buf;
+
+    /* one write(2): the appends of two workers do not interleave */
+
+    n = ngx_write_fd(fd, cm->part->buf, len);
+
+    if (n != (ssize_t) len) {
+        cm->record_err = (n == -1) ? ngx_errno : NGX_ENOSPC;
+        (void) ngx_delete_file(cm->record);
+    }
+
+    (void) ngx_close_file(fd);
 
     return NGX_OK;
 }

@@ -125,7 +125,8 @@ struct ngx_stream_dualcam_commit_s {
     size_t                             json_len;
 
     u_char                            *record;      /* "stored" record */
-    size_t                             record_size;
+    unsigned                           record_valid:1;  /* lists files of
+                                                           this identity */
     u_char                             sha256[NGX_STREAM_DUALCAM_SHA256_LEN];
     ngx_str_t                          first;       /* a duplicate: where
                                                        the file is */

@@ -64,13 +64,18 @@ ngx_stream_dualcam_sidecar(u_char *p, ngx_stream_dualcam_commit_t *cm)
                                                 file->name_len));
     p = ngx_sprintf(p, ",\n  \"file\": ");
     p = ngx_stream_dualcam_json_str(p, name, ngx_strlen(name));
-    p = ngx_sprintf(p, ",\n  \"size\": %uL,\n  \"sha256\": \"%*xs\",\n"
-                    "  \"packets\": %uD,\n"
+    p = ngx_sprintf(p, ",\n  \"size\": %uL,\n", cm->size);
+
+    if (cm->conf->sha256) {
+        p = ngx_sprintf(p, "  \"sha256\": \"%*xs\",\n",
+                        (size_t) NGX_STREAM_DUALCAM_SHA256_LEN, cm->sha256);
+    }
+
+    p = ngx_sprintf(p, "  \"packets\": %uD,\n"
                     "  \"crc_failures\": %uD,\n  \"resumes\": %uD,\n"
                     "  \"resumed_from\": %uL,\n  \"started\": ",
-                    cm->size, (size_t) NGX_STREAM_DUALCAM_SHA256_LEN,
-                    cm->sha256, file->packets, file->crc_errors,
-                    file->resumes, file->resume_from);
+                    file->packets, file->crc_errors, file->resumes,
+                    file->resume_from);
     p = ngx_stream_dualcam_json_time(p, cm->started_ms);
     p = ngx_sprintf(p, ",\n  \"finished\": ");
     p = ngx_stream_dualcam_json_time(p, cm->finished_ms);

@@ -491,6 +491,37 @@ ngx_stream_dualcam_pwrite(ngx_fd_t fd, const u_char *p, size_t len,
 }
 
 
+/* all len bytes at offset, or the errno; a file that ends before is EIO */
+
+ngx_err_t
+ngx_stream_dualcam_pread(ngx_fd_t fd, u_char *p, size_t len, off_t offset)
+{
+    ssize_t  n;
+
+    while (len) {
+        n = pread(fd, p, len, offset);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            return ngx_errno;
+        }
+
+        if (n == 0) {
+            return EIO;
+        }
+
+        p += n;
+        len -= n;
+        offset += n;
+    }
+
+    return 0;
+}
+
+
 void
 ngx_stream_dualcam_store_abort(ngx_stream_dualcam_part_t *part,
     ngx_uint_t keep, uint64_t verified)

@@ -29,6 +29,7 @@ typedef struct {
     ngx_str_t                 store;        /* NUL-terminated */
     ngx_path_t               *store_path;   /* created by the master */
     ngx_flag_t                fsync;
+    ngx_flag_t                sha256;       /* dualcam_sha256 */
     ngx_flag_t                resume;
     ngx_flag_t                mp4;          /* dualcam_mp4 */
     ngx_flag_t                mp4_audio;    /* dualcam_mp4_audio */
@@ -97,6 +98,10 @@ ngx_int_t ngx_stream_dualcam_store_flush(ngx_stream_dualcam_part_t *part);
 
 /* pwrite() of all len bytes: 0, or the errno */
 ngx_err_t ngx_stream_dualcam_pwrite(ngx_fd_t fd, const u_char *p, size_t len,
+    off_t offset);
+
+/* pread() of all len bytes: 0, or the errno (EIO if the file is shorter) */
+ngx_err_t ngx_stream_dualcam_pread(ngx_fd_t fd, u_char *p, size_t len,
     off_t offset);
 
 /*

@@ -67,7 +67,7 @@ class Batches(NginxTestCase):
         batches; every file is byte-exact with a sidecar whose sha256
         matches it, and every session ends 200 ok with its one file."""
         need_sim(self)
-        ngx = self.start_nginx(workers=2)
+        ngx = self.start_nginx(workers=2, server='dualcam_sha256 on;')
         r = ngx.sim('-n', 300, '-c', 300, '--files', 'photof:20000',
                     '--verify-store', ngx.store, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)

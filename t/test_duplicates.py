@@ -85,7 +85,13 @@ class Duplicates(NginxTestCase):
         recs = ngx.wait_access(4)
         self.assertEqual([r['result'] for r in recs],
                          ['ok', 'ok', 'duplicate', 'duplicate'])
-        self.assertEqual(len(ngx.stored_records()), 2)
+        # one record of the identity, listing both
+        recs = ngx.stored_records()
+        self.assertEqual(len(recs), 1)
+        lines = read(os.path.join(ngx.temp, recs[0])).decode().splitlines()
+        self.assertEqual(lines[0], 'dualcam stored 2')
+        self.assertEqual([ln.split(' ')[0] for ln in lines[-2:]],
+                         [str(len(a)), str(len(b))])
         self.assertEqual(ngx.store_files(), [
             BASE + '-1.jpg', BASE + '-1.jpg.json',
             BASE + '.jpg', BASE + '.jpg.json'])
@@ -107,12 +113,69 @@ class Duplicates(NginxTestCase):
         self.assertEqual(recs[1]['result'], 'ok')
         self.assertEqual(len(ngx.store_files()), 4)
 
-    def test_sidecar_has_the_sha256(self):
-        """The sidecar names the file's SHA-256 (what the record compares)."""
-        import hashlib
+    def test_stored_copy_changed_then_offered_again(self):
+        """The check compares bytes, not the record: once the stored copy
+        is changed (same size) or removed, the file offered again is
+        stored again."""
         ngx = self.start_nginx()
-        body = photo(5)
+        body = photo(7)
         self.assertTrue(self.upload(ngx, body).closed)
         ngx.wait_access(1)
-        side = json.loads(read(os.path.join(ngx.store, BASE + '.jpg.json')))
-        self.assertEqual(side['sha256'], hashlib.sha256(body).hexdigest())
+        path = os.path.join(ngx.store, BASE + '.jpg')
+        with open(path, 'r+b') as f:
+            f.seek(len(body) - 2)
+            f.write(b'\x00\x00')
+        self.assertTrue(self.upload(ngx, body).closed)
+        recs = ngx.wait_access(2)
+        self.assertEqual(recs[1]['result'], 'ok')
+        self.assertEqual(read(os.path.join(ngx.store, BASE + '-1.jpg')),
+                         body)
+        # now a duplicate of -1; then -1 removed: stored again
+        self.assertTrue(self.upload(ngx, body).closed)
+        self.assertEqual(ngx.wait_access(3)[2]['result'], 'duplicate')
+        os.unlink(os.path.join(ngx.store, BASE + '-1.jpg'))
+        self.assertTrue(self.upload(ngx, body).closed)
+        self.assertEqual(ngx.wait_access(4)[3]['result'], 'ok')
+        self.assertEqual(read(os.path.join(ngx.store, BASE + '-1.jpg')),
+                         body)
+        self.assertEqual(ngx.bad_lines(), [])
+
+    def test_torn_record_is_replaced(self):
+        """A record cut short (a crash while it was written) or of an
+        older format is not trusted: the file is stored again and the
+        record rewritten whole."""
+        ngx = self.start_nginx()
+        body = photo(8)
+        self.assertTrue(self.upload(ngx, body).closed)
+        ngx.wait_access(1)
+        rec = os.path.join(ngx.temp, ngx.stored_records()[0])
+        whole = read(rec)
+        with open(rec, 'wb') as f:
+            f.write(whole[:-5])                 # the path's end is lost
+        self.assertTrue(self.upload(ngx, body).closed)
+        self.assertEqual(ngx.wait_access(2)[1]['result'], 'ok')
+        with open(rec, 'wb') as f:
+            f.write(whole.replace(b'stored 2', b'stored 1'))
+        self.assertTrue(self.upload(ngx, body).closed)
+        self.assertEqual(ngx.wait_access(3)[2]['result'], 'ok')
+        self.assertTrue(read(rec).startswith(b'dualcam stored 2\n'))
+        self.assertEqual(len(read(rec).splitlines()[-1].split(b' ')), 2)
+        self.assertEqual(ngx.bad_lines(), [])
+
+    def test_sha256_only_when_asked(self):
+        """The sidecar names the file's SHA-256 with dualcam_sha256 on,
+        and has no such field by default."""
+        import hashlib
+        for conf, want in (('', None), ('dualcam_sha256 on;', True)):
+            ngx = self.start_nginx(server=conf)
+            body = photo(5)
+            self.assertTrue(self.upload(ngx, body).closed)
+            ngx.wait_access(1)
+            side = json.loads(read(os.path.join(ngx.store,
+                                                BASE + '.jpg.json')))
+            if want:
+                self.assertEqual(side['sha256'],
+                                 hashlib.sha256(body).hexdigest())
+            else:
+                self.assertNotIn('sha256', side)
+            ngx.stop()
