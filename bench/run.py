@@ -40,6 +40,7 @@ Scenarios (--only takes a comma-separated subset):
 """
 
 import argparse
+import atexit
 import datetime
 import glob
 import json
@@ -302,6 +303,22 @@ def start_nginx(workers=1, connections=1024, fsync_server=True,
     return ngx
 
 
+# Deleting many files makes the next runs slow on an ext4 without a
+# journal (every inode allocation skips the inodes deleted in the last
+# 30-60 s one by one): what the runs wrote is deleted when the bench ends,
+# not between scenarios.
+DELETE_AT_EXIT = []
+
+
+def delete_at_exit():
+    for path in DELETE_AT_EXIT:
+        shutil.rmtree(path, ignore_errors=True)
+    del DELETE_AT_EXIT[:]
+
+
+atexit.register(delete_at_exit)
+
+
 def stop_nginx(ngx, keep=False, timeout=10):
     bad = ngx.bad_lines()
     if bad:
@@ -310,7 +327,7 @@ def stop_nginx(ngx, keep=False, timeout=10):
                               bad[0][:200]))
     ngx.stop(timeout=timeout)
     if not keep:
-        shutil.rmtree(ngx.prefix, ignore_errors=True)
+        DELETE_AT_EXIT.append(ngx.prefix)
     else:
         log('  kept %s' % ngx.prefix)
 
@@ -704,7 +721,9 @@ def scenario_small(args):
         return d
 
     try:
-        photo_run(ngx, ngx.port, n, size, base, keep=True)     # warm-up
+        for _ in range(2):                                  # warm-up
+            base += 10000
+            photo_run(ngx, ngx.port, n, size, base, keep=True)
         for rep_ in range(args.reps):
             rate['loop'].append(n / fsyncloop_run(fresh('loop', rep_), n,
                                                   size))
@@ -740,11 +759,15 @@ def scenario_small(args):
         rng('sink'))
     row('small', 'dualcam defaults (thread pool, group commit), files/s',
         rng('on'))
-    row('small', '  ratio to the C loop', '%.0f%% (per rep: %s)' % (
-        100 * med['on'] / med['loop'], ', '.join(
-            '%.0f%%' % (100 * a / b) for a, b in zip(rate['on'],
-                                                     rate['loop']))),
-        '>= 80%', med['on'] >= 0.8 * med['loop'])
+    # side by side: each rep's module run against the loop run just
+    # before it, on the same disk in the same minute
+    side = [a / b for a, b in zip(rate['on'], rate['loop'])]
+    row('small', '  ratio to the C loop, median of the reps',
+        '%.0f%% (per rep: %s; of the medians %.0f%%)' % (
+            100 * statistics.median(side),
+            ', '.join('%.0f%%' % (100 * r) for r in side),
+            100 * med['on'] / med['loop']),
+        '>= 80%', statistics.median(side) >= 0.8)
     row('small', '  ratio to the raw sink + fsync',
         '%.0f%%' % (100 * med['on'] / med['sink']))
     row('small', 'dualcam old defaults (fsync in the worker), files/s',
@@ -825,7 +848,7 @@ def scenario_status(args):
                 base += 10000
                 try:
                     dt, ok, rc, err = photo_run(x, x.port, n, size, base,
-                                                poller)
+                                                poller, keep=True)
                 finally:
                     poller.stop.set()
                     poller.join(150)
@@ -1507,8 +1530,16 @@ METHOD = """\
   the same file system; the sink gets 1,000 connections and fsyncs each
   file before it closes the socket.  The reps are interleaved (loop,
   defaults, sink, old defaults, fsync off, loop, ...); "per rep" are the
-  paired ratios.  "Old defaults" are `dualcam_thread_pool off;
-  dualcam_fsync on;`, the defaults before issue 9.
+  paired ratios, and the target is judged on their median (each module
+  run against the loop run of the same minute).  Two warm-up runs come
+  first.  Every run writes new files into directories of its own, with
+  IMEIs of its own, and nothing is deleted until the bench ends: on an
+  ext4 without a journal every inode allocation walks past the inodes
+  deleted in the last 30-60 s, so deleting a run's 3,000 inodes made the
+  next run pay for them, whichever it was (the reason the prefixes of
+  all scenarios are deleted at exit).  "Old defaults" are
+  `dualcam_thread_pool off; dualcam_fsync on;`, the defaults before
+  issue 9.
 - **status**: a thread GETs the JSON status page back to back, 50 ms
   apart, and keeps the latencies of the GETs that started while the
   1,000 photos of a rep were uploaded and committed.
