@@ -570,9 +570,11 @@ static ngx_int_t
 ngx_stream_dualcam_repeat(ngx_stream_session_t *s,
     ngx_stream_dualcam_ctx_t *ctx)
 {
-    ngx_int_t         rc;
-    ngx_msec_t        since;
-    dualcam_action_t  act;
+    int                waiting;
+    ngx_int_t          rc;
+    ngx_msec_t         since;
+    ngx_connection_t  *c;
+    dualcam_action_t   act;
 
     if (!dualcam_server_waiting_sync(&ctx->server)) {
         return NGX_DECLINED;
@@ -584,10 +586,34 @@ ngx_stream_dualcam_repeat(ngx_stream_session_t *s,
         return NGX_DECLINED;
     }
 
-    rc = ngx_stream_dualcam_read(s, ctx);
+    /*
+     * What epoll reported is stale here: with EPOLLRDHUP, nginx's recv()
+     * does not even look at a socket that was empty at the last read and
+     * has had no event since.  The kernel says what is waiting.
+     */
 
-    if (rc != NGX_AGAIN) {
-        return rc;
+    c = s->connection;
+    waiting = 1;
+
+#if (NGX_HAVE_FIONREAD)
+
+    if (ngx_socket_nread(c->fd, &waiting) == -1) {
+        ngx_connection_error(c, ngx_socket_errno,
+                             ngx_socket_nread_n " failed");
+        return NGX_DONE;
+    }
+
+#endif
+
+    if (waiting > 0) {
+        c->read->ready = 1;
+        c->read->available = waiting;
+
+        rc = ngx_stream_dualcam_read(s, ctx);
+
+        if (rc != NGX_AGAIN) {
+            return rc;
+        }
     }
 
     ctx->last_repeat = ngx_current_msec;
