@@ -78,8 +78,8 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 NOFILE = 20000
 
-# small comes before the scenarios that write and delete gigabytes: after
-# them the same disk measured 25-30% slower for a while (see small)
+# small comes before the scenarios that write and delete gigabytes (see
+# quiet())
 SCENARIOS = ('crc', 'core', 'mp4', 'small', 'one', 'many', 'status',
              'wire', 'conc', 'faults', 'notify', 'profile', 'ab', 'front')
 DEFAULT = ('crc', 'core', 'mp4', 'small', 'one', 'many', 'status', 'wire',
@@ -208,6 +208,16 @@ def settle():
     """Write back what earlier runs left dirty, outside any timing."""
     os.sync()
     time.sleep(0.3)
+
+
+def quiet(seconds=15):
+    """Before a scenario that measures the disk: what the scenario before
+    it wrote is written back and the disk left alone for a while.  After
+    a scenario that writes and deletes gigabytes the same disk measured
+    25-50% slower for some seconds (this disk is mounted with online
+    discard; the cause is not established)."""
+    settle()
+    time.sleep(seconds)
 
 
 def empty_dir(path):
@@ -538,6 +548,7 @@ KINDS = (
 
 
 def throughput(args, scen, devices, size, reps):
+    quiet()
     # the ingest path as measured before MP4 existed: random video bytes
     # are no recording, and the remux attempt is not what these rows ask
     ngx = start_nginx(workers=1, connections=4096, fsync_server=True,
@@ -712,8 +723,7 @@ def scenario_small(args):
     log('== small: %d x %d B photos, durable: the module vs write + fsync '
         '+ rename in a C loop vs the raw sink + fsync, %d interleaved reps'
         % (n, size, reps))
-    settle()
-    time.sleep(SMALL_QUIET)
+    quiet(SMALL_QUIET)
     ngx = start_nginx(workers=1, connections=4096, fsync_server=True,
                       third_server=TODAY)
     ngx.label = 'small'
@@ -837,6 +847,7 @@ def scenario_status(args):
     res = {}
     failures = []
     base = 410000000000000
+    quiet()
     for key, conf in (('on', ''), ('today', TODAY)):
         res[key] = {'lat': [], 'errors': [], 'idle': [], 'dt': []}
     ngx = {}
@@ -1540,7 +1551,8 @@ METHOD = """\
   paired ratios, and the target is judged on their median (each module
   run against the loop run of the same minute); at least 7 reps.  The
   scenario runs before those that write and delete gigabytes (one,
-  many) and leaves the disk 20 s first, then two warm-up runs.  Every run writes new files into directories of its own, with
+  many) and leaves the disk 20 s first (one, many and status 15 s),
+  then two warm-up runs.  Every run writes new files into directories of its own, with
   IMEIs of its own, and nothing is deleted until the bench ends: on an
   ext4 without a journal every inode allocation walks past the inodes
   deleted in the last 30-60 s, so deleting a run's 3,000 inodes made the
