@@ -90,15 +90,17 @@ class Conn(object):
         while left > 0:
             time.sleep(srv.pause)
             self.cycles += 1
-            while left > 0:
+            room = srv.burst        # what one wake-up takes at most
+            while left > 0 and room > 0:
                 try:
-                    chunk = self.sock.recv(min(srv.burst, left),
+                    chunk = self.sock.recv(min(room, left),
                                            socket.MSG_DONTWAIT)
                 except BlockingIOError:
                     break
                 if not chunk:
                     raise EOFError('device closed')
                 left -= len(chunk)
+                room -= len(chunk)
                 self.received += len(chunk)
 
     def data(self, total):
@@ -298,8 +300,8 @@ class BackPressure(SimTestCase):
 
     def test_stall_then_drain(self):
         """A server that stops reading for 50 ms and then takes all that
-        has arrived, like a worker back from a blocking fsync: 20
-        devices, every one keeps sending after each stall."""
+        has arrived (up to 1 MiB), like a worker back from a blocking
+        fsync: 20 devices, every one keeps sending after each stall."""
         devices, size = 20, 4 << 20
         srv = self.serve(rcvbuf=65536, pause=0.05, burst=1 << 20,
                          drain=True)
@@ -307,7 +309,9 @@ class BackPressure(SimTestCase):
                        devices, '--files', 'videof:%d' % size,
                        '--timeout', 45)
         self.check_once(srv, r, j, devices, size)
-        self.assertGreater(sum(c.cycles for c in srv.conns), devices * 2)
+        # a wake-up takes at most 1 MiB: each 4 MiB file went through at
+        # least 4 stalls, however fast the machine
+        self.assertGreaterEqual(min(c.cycles for c in srv.conns), 4)
 
     def test_resume_repeats_while_full(self):
         """Back from a 30 ms stall, the server repeats its RESUME while
