@@ -679,12 +679,10 @@ SMALL_REPS = 7          # at least: a rep takes ~5 s, and the disk is noisy
 SMALL_QUIET = 20        # s left to the disk before the first run
 
 
-def photo_run(ngx, port, n, size, imei_base, poller=None, keep=False):
+def photo_run(ngx, port, n, size, imei_base, poller=None):
     """n devices at once, one photo each, by rawsend --dualcam --photo;
-    (seconds, verified, rc, stderr).  keep: what earlier runs stored
-    stays (see scenario_small)."""
-    if not keep:
-        empty_dir(ngx.store)
+    (seconds, verified, rc, stderr).  What earlier runs stored stays:
+    imei_base keeps the runs apart (see scenario_small)."""
     settle()
     cmd = [RAWSEND, '--port', str(port), '--conns', str(n), '--size',
            str(size), '--dualcam', '--photo', '--imei-base', str(imei_base),
@@ -740,7 +738,7 @@ def scenario_small(args):
     try:
         for _ in range(2):                                  # warm-up
             base += 10000
-            photo_run(ngx, ngx.port, n, size, base, keep=True)
+            photo_run(ngx, ngx.port, n, size, base)
         for rep_ in range(reps):
             rate['loop'].append(n / fsyncloop_run(fresh('loop', rep_), n,
                                                   size))
@@ -748,8 +746,7 @@ def scenario_small(args):
                               ('off', ngx.port2)):
                 base += 10000
                 c0 = workers_cpu(ngx)
-                dt, ok, rc, err = photo_run(ngx, port, n, size, base,
-                                            keep=True)
+                dt, ok, rc, err = photo_run(ngx, port, n, size, base)
                 cpu[key].append((workers_cpu(ngx) - c0) / n)
                 rate[key].append(n / dt)
                 if rc != 0 or ok != n:
@@ -866,7 +863,7 @@ def scenario_status(args):
                 base += 10000
                 try:
                     dt, ok, rc, err = photo_run(x, x.port, n, size, base,
-                                                poller, keep=True)
+                                                poller)
                 finally:
                     poller.stop.set()
                     poller.join(150)
